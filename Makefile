@@ -1,0 +1,85 @@
+# ngx_http_cxbpush_module — build, run and test on Debian.
+#
+#   make run    install what is missing, build, start nginx on conf/ (foreground)
+#   make test   install what is missing, build, run the whole test suite
+#
+# The module is built out of tree against Debian's nginx (nginx-dev): nginx's
+# configure runs in /usr/share/nginx/src with Debian's own flags, all output
+# goes to ./build.
+
+NGX_SRC      ?= /usr/share/nginx/src
+NGINX        ?= /usr/sbin/nginx
+BUILD        := $(CURDIR)/build
+MODULE       := $(BUILD)/ngx_http_cxbpush_module.so
+RUN_PREFIX   := $(CURDIR)/run
+PORT         ?= 8080
+
+DEB_PACKAGES := nginx nginx-dev libcjson-dev libcurl4-openssl-dev libssl-dev \
+                tzdata libtest-base-perl curl gcc make
+
+CORE_SRCS    := src/cxb_buf.c src/cxb_time.c src/cxb_template.c \
+                src/cxb_context.c src/cxb_push.c
+CORE_HDRS    := $(wildcard src/cxb_*.h)
+NGX_SRCS     := ngx_http_cxbpush_module.c $(wildcard src/ngx_http_cxbpush_*.c) \
+                $(wildcard src/ngx_http_cxbpush_*.h) config
+
+UNIT_CFLAGS  := -std=c99 -D_DEFAULT_SOURCE -Wall -Wextra -Werror -O1 -g \
+                -fsanitize=address,undefined -fno-omit-frame-pointer -Isrc
+UNIT_TESTS   := $(patsubst t/unit/%.c,$(BUILD)/unit/%,$(wildcard t/unit/test_*.c))
+
+PROVE_ENV    := TEST_NGINX_BINARY=$(NGINX) \
+                TEST_NGINX_LOAD_MODULES=$(MODULE) \
+                CXBPUSH_UNIT_DIR=$(BUILD)/unit
+
+.PHONY: all deps module unit test run clean
+
+all: module
+
+# Install only what is missing, from Debian's packages.
+deps:
+	@missing=""; \
+	for p in $(DEB_PACKAGES); do \
+	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" \
+	        || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	    echo "installing:$$missing"; \
+	    apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+
+module: deps $(MODULE)
+
+$(BUILD)/Makefile: config
+	@mkdir -p $(BUILD)
+	cd $(NGX_SRC) && bash -c '. ./conf_flags && ./configure \
+	    "$${NGX_CONF_FLAGS[@]}" --with-compat \
+	    --add-dynamic-module=$(CURDIR) --builddir=$(BUILD)' > $(BUILD)/configure.log
+
+$(MODULE): $(BUILD)/Makefile $(CORE_SRCS) $(CORE_HDRS) $(NGX_SRCS)
+	$(MAKE) -f $(BUILD)/Makefile -C $(NGX_SRC) modules
+
+$(BUILD)/unit/test_%: t/unit/test_%.c t/unit/tap.h $(CORE_SRCS) $(CORE_HDRS)
+	@mkdir -p $(BUILD)/unit
+	$(CC) $(UNIT_CFLAGS) -o $@ $< $(CORE_SRCS) $(wildcard src/cxb_sigv4.c src/cxb_token.c) \
+	    -lcjson -lcrypto -lm
+
+unit: deps $(UNIT_TESTS)
+
+test: module unit
+	$(PROVE_ENV) prove -I t/lib t/
+
+run: module
+	@mkdir -p $(RUN_PREFIX)/logs $(RUN_PREFIX)/conf
+	sed -e 's|@MODULE@|$(MODULE)|g' -e 's|@PREFIX@|$(RUN_PREFIX)|g' \
+	    -e 's|@CONF@|$(CURDIR)/conf|g' -e 's|@PORT@|$(PORT)|g' \
+	    conf/nginx.conf > $(RUN_PREFIX)/conf/nginx.conf
+	$(NGINX) -p $(RUN_PREFIX)/ -c $(RUN_PREFIX)/conf/nginx.conf -t \
+	    -e $(RUN_PREFIX)/logs/error.log
+	@echo "nginx with ngx_http_cxbpush_module on http://127.0.0.1:$(PORT)/"
+	@echo "try: curl -s -XPOST --data-binary @conf/examples/call.json http://127.0.0.1:$(PORT)/internal/calls/results"
+	exec $(NGINX) -p $(RUN_PREFIX)/ -c $(RUN_PREFIX)/conf/nginx.conf \
+	    -e $(RUN_PREFIX)/logs/error.log -g 'daemon off;'
+
+clean:
+	rm -rf $(BUILD) $(RUN_PREFIX) t/servroot*

@@ -1,0 +1,404 @@
+/*
+ * ngx_http_cxbpush_module: pushes the outcome of every voice-AI call into
+ * the customer's CRM through nginx's own upstream machinery.
+ *
+ * This file holds the directives, configuration and variables; the request
+ * path lives in src/ngx_http_cxbpush_ingest.c (ingestion) and
+ * src/ngx_http_cxbpush_push.c (subrequests, capture, records).
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_cxbpush_module.h"
+
+
+static ngx_int_t ngx_http_cxbpush_add_variables(ngx_conf_t *cf);
+static ngx_int_t ngx_http_cxbpush_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static void *ngx_http_cxbpush_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_http_cxbpush_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+static char *ngx_http_cxbpush_ingest(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_cxbpush_uri_slot(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_cxbpush_log(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_cxbpush_public_base_url(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static ngx_int_t ngx_http_cxbpush_init(ngx_conf_t *cf);
+
+
+#define NGX_HTTP_CXBPUSH_VAR_URL          0
+#define NGX_HTTP_CXBPUSH_VAR_METHOD       1
+#define NGX_HTTP_CXBPUSH_VAR_CALL_ID      2
+#define NGX_HTTP_CXBPUSH_VAR_INTEGRATION  3
+
+
+static ngx_command_t  ngx_http_cxbpush_commands[] = {
+
+    { ngx_string("cxbpush_ingest"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_cxbpush_ingest,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("cxbpush_pass"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_cxbpush_uri_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_cxbpush_loc_conf_t, pass),
+      NULL },
+
+    { ngx_string("cxbpush_result_pass"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_cxbpush_uri_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_cxbpush_loc_conf_t, result_pass),
+      NULL },
+
+    { ngx_string("cxbpush_log"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_cxbpush_log,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("cxbpush_public_base_url"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_cxbpush_public_base_url,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("cxbpush_response_max"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_cxbpush_loc_conf_t, response_max),
+      NULL },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_http_cxbpush_module_ctx = {
+    ngx_http_cxbpush_add_variables,        /* preconfiguration */
+    ngx_http_cxbpush_init,                 /* postconfiguration */
+
+    NULL,                                  /* create main configuration */
+    NULL,                                  /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    ngx_http_cxbpush_create_loc_conf,      /* create location configuration */
+    ngx_http_cxbpush_merge_loc_conf        /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_http_cxbpush_module = {
+    NGX_MODULE_V1,
+    &ngx_http_cxbpush_module_ctx,          /* module context */
+    ngx_http_cxbpush_commands,             /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    NULL,                                  /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    NULL,                                  /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+static ngx_http_variable_t  ngx_http_cxbpush_vars[] = {
+
+    { ngx_string("cxbpush_url"), NULL, ngx_http_cxbpush_variable,
+      NGX_HTTP_CXBPUSH_VAR_URL, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("cxbpush_method"), NULL, ngx_http_cxbpush_variable,
+      NGX_HTTP_CXBPUSH_VAR_METHOD, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("cxbpush_call_id"), NULL, ngx_http_cxbpush_variable,
+      NGX_HTTP_CXBPUSH_VAR_CALL_ID, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("cxbpush_integration"), NULL, ngx_http_cxbpush_variable,
+      NGX_HTTP_CXBPUSH_VAR_INTEGRATION, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+      ngx_http_null_variable
+};
+
+
+static ngx_int_t
+ngx_http_cxbpush_add_variables(ngx_conf_t *cf)
+{
+    ngx_http_variable_t  *var, *v;
+
+    for (v = ngx_http_cxbpush_vars; v->name.len; v++) {
+        var = ngx_http_add_variable(cf, &v->name, v->flags);
+        if (var == NULL) {
+            return NGX_ERROR;
+        }
+
+        var->get_handler = v->get_handler;
+        var->data = v->data;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_cxbpush_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    const char                 *s;
+    ngx_http_cxbpush_sr_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_cxbpush_module);
+
+    if (ctx == NULL || ctx->push == NULL) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    switch (data) {
+
+    case NGX_HTTP_CXBPUSH_VAR_URL:
+        if (ctx->kind != NGX_HTTP_CXBPUSH_PUSH) {
+            v->not_found = 1;
+            return NGX_OK;
+        }
+
+        v->data = ctx->url.data;
+        v->len = ctx->url.len;
+        break;
+
+    case NGX_HTTP_CXBPUSH_VAR_METHOD:
+        if (ctx->kind != NGX_HTTP_CXBPUSH_PUSH) {
+            v->not_found = 1;
+            return NGX_OK;
+        }
+
+        v->data = ctx->method.data;
+        v->len = ctx->method.len;
+        break;
+
+    case NGX_HTTP_CXBPUSH_VAR_CALL_ID:
+        s = ctx->call->call.ctx.call_id;
+        v->data = (u_char *) s;
+        v->len = ngx_strlen(s);
+        break;
+
+    default: /* NGX_HTTP_CXBPUSH_VAR_INTEGRATION */
+        s = ctx->push->integration;
+        v->data = (u_char *) s;
+        v->len = ngx_strlen(s);
+        break;
+    }
+
+    v->valid = 1;
+    v->no_cacheable = 1;
+    v->not_found = 0;
+
+    return NGX_OK;
+}
+
+
+static void *
+ngx_http_cxbpush_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_http_cxbpush_loc_conf_t  *conf;
+
+    conf = ngx_pcalloc(cf->pool, sizeof(ngx_http_cxbpush_loc_conf_t));
+    if (conf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     conf->pass = { 0, NULL };
+     *     conf->result_pass = { 0, NULL };
+     *     conf->public_base_url = NULL;
+     *     conf->ingest = 0;
+     */
+
+    conf->log = NGX_CONF_UNSET_PTR;
+    conf->response_max = NGX_CONF_UNSET_SIZE;
+
+    return conf;
+}
+
+
+static char *
+ngx_http_cxbpush_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_http_cxbpush_loc_conf_t *prev = parent;
+    ngx_http_cxbpush_loc_conf_t *conf = child;
+
+    ngx_http_compile_complex_value_t   ccv;
+
+    static ngx_str_t  default_base = ngx_string("$scheme://$http_host");
+
+    ngx_conf_merge_str_value(conf->pass, prev->pass, "");
+    ngx_conf_merge_str_value(conf->result_pass, prev->result_pass, "");
+    ngx_conf_merge_ptr_value(conf->log, prev->log, NULL);
+    ngx_conf_merge_size_value(conf->response_max, prev->response_max, 1024);
+
+    if (conf->public_base_url == NULL) {
+        conf->public_base_url = prev->public_base_url;
+    }
+
+    if (conf->public_base_url == NULL) {
+        conf->public_base_url = ngx_palloc(cf->pool,
+                                           sizeof(ngx_http_complex_value_t));
+        if (conf->public_base_url == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
+
+        ccv.cf = cf;
+        ccv.value = &default_base;
+        ccv.complex_value = conf->public_base_url;
+
+        if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
+            return NGX_CONF_ERROR;
+        }
+
+        /* share the compiled default with the locations below */
+        prev->public_base_url = conf->public_base_url;
+    }
+
+    if (conf->ingest && conf->pass.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"cxbpush_ingest\" requires \"cxbpush_pass\"");
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_cxbpush_ingest(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_cxbpush_loc_conf_t *cplcf = conf;
+
+    ngx_http_core_loc_conf_t  *clcf;
+
+    if (cplcf->ingest) {
+        return "is duplicate";
+    }
+
+    cplcf->ingest = 1;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    clcf->handler = ngx_http_cxbpush_ingest_handler;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_cxbpush_uri_slot(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    char  *p = conf;
+
+    ngx_str_t  *field, *value;
+
+    field = (ngx_str_t *) (p + cmd->offset);
+
+    if (field->data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (value[1].len == 0 || value[1].data[0] != '/') {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" must be a location URI starting with "
+                           "\"/\", not \"%V\"", &cmd->name, &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    *field = value[1];
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_cxbpush_log(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_cxbpush_loc_conf_t *cplcf = conf;
+
+    ngx_str_t  *value;
+
+    if (cplcf->log != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "off") == 0) {
+        cplcf->log = NULL;
+        return NGX_CONF_OK;
+    }
+
+    cplcf->log = ngx_conf_open_file(cf->cycle, &value[1]);
+    if (cplcf->log == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_cxbpush_public_base_url(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_cxbpush_loc_conf_t *cplcf = conf;
+
+    ngx_str_t                         *value;
+    ngx_http_compile_complex_value_t   ccv;
+
+    if (cplcf->public_base_url != NULL) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    cplcf->public_base_url = ngx_palloc(cf->pool,
+                                        sizeof(ngx_http_complex_value_t));
+    if (cplcf->public_base_url == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
+
+    ccv.cf = cf;
+    ccv.value = &value[1];
+    ccv.complex_value = cplcf->public_base_url;
+
+    if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_cxbpush_init(ngx_conf_t *cf)
+{
+    return ngx_http_cxbpush_filter_init(cf);
+}

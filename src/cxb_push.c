@@ -1,0 +1,848 @@
+/*
+ * Pushes of a call (SPEC section 6) and their result records (section 8).
+ */
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "cxb_push.h"
+#include "cxb_template.h"
+#include "cxb_time.h"
+
+
+static cxb_push_t *cxb_push_add(cxb_call_t *c, const char *integration,
+    const char *event_type);
+static void cxb_push_skip(cxb_push_t *p, int state, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int cxb_push_post_call(cxb_call_t *c, const cxb_resolver_t *r);
+static int cxb_push_url(cxb_push_t *p, const char *url, size_t len,
+    cxb_buf_t *query);
+static int cxb_push_header(cxb_push_t *p, const char *name,
+    const char *value, size_t len);
+static int cxb_push_has_header(const cxb_push_t *p, const char *name);
+static void cxb_push_free(cxb_push_t *p);
+static cJSON *cxb_push_request_json(const cxb_push_t *p);
+static int cxb_is_tchar(unsigned char ch);
+
+
+static const char  *cxb_managed_headers[] = {
+    "Host", "Content-Length", "Transfer-Encoding", "Connection",
+    "Keep-Alive", "TE", "Upgrade", "Expect", "Proxy-Connection", NULL
+};
+
+
+static const char  *cxb_secret_headers[] = {
+    "Authorization", "Proxy-Authorization", "Cookie", "X-Api-Key", NULL
+};
+
+
+int
+cxb_call_build(cxb_call_t *c, const cJSON *doc, const cxb_ctx_opts_t *o,
+    cxb_buf_t *err)
+{
+    int             rc;
+    cxb_resolver_t  r;
+
+    memset(c, 0, sizeof(cxb_call_t));
+
+    rc = cxb_ctx_build(&c->ctx, doc, o, err);
+    if (rc != 0) {
+        return rc;
+    }
+
+    r.lookup = cxb_ctx_lookup;
+    r.data = &c->ctx;
+
+    if (cxb_push_post_call(c, &r) != 0) {
+        cxb_call_free(c);
+        return -2;
+    }
+
+    return 0;
+}
+
+
+void
+cxb_call_free(cxb_call_t *c)
+{
+    size_t  i;
+
+    for (i = 0; i < c->npushes; i++) {
+        cxb_push_free(&c->pushes[i]);
+    }
+
+    free(c->pushes);
+    c->pushes = NULL;
+    c->npushes = 0;
+    c->nalloc = 0;
+
+    cxb_ctx_free(&c->ctx);
+}
+
+
+static cxb_push_t *
+cxb_push_add(cxb_call_t *c, const char *integration, const char *event_type)
+{
+    size_t       n;
+    cxb_push_t  *p;
+
+    if (c->npushes == c->nalloc) {
+        n = c->nalloc ? c->nalloc * 2 : 4;
+
+        p = realloc(c->pushes, n * sizeof(cxb_push_t));
+        if (p == NULL) {
+            return NULL;
+        }
+
+        c->pushes = p;
+        c->nalloc = n;
+    }
+
+    p = &c->pushes[c->npushes];
+    memset(p, 0, sizeof(cxb_push_t));
+
+    p->integration = strdup(integration);
+    if (p->integration == NULL) {
+        return NULL;
+    }
+
+    c->npushes++;
+
+    p->event_type = event_type;
+    p->state = CXB_PUSH_READY;
+
+    return p;
+}
+
+
+static void
+cxb_push_skip(cxb_push_t *p, int state, const char *fmt, ...)
+{
+    int        n;
+    va_list    ap;
+
+    p->state = state;
+
+    free(p->reason);
+
+    va_start(ap, fmt);
+    n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+
+    p->reason = malloc(n + 1);
+    if (p->reason == NULL) {
+        return;
+    }
+
+    va_start(ap, fmt);
+    vsnprintf(p->reason, n + 1, fmt, ap);
+    va_end(ap);
+}
+
+
+/* CX Bridge's post_call_push: SPEC section 6.1 */
+
+static int
+cxb_push_post_call(cxb_call_t *c, const cxb_resolver_t *r)
+{
+    int            rc;
+    char          *body;
+    cJSON         *rendered, *item;
+    cxb_buf_t      q, v;
+    cxb_push_t    *p;
+    const char    *url, *method;
+    const cJSON   *pcp, *km, *hdrs, *token, *h;
+
+    if (c->ctx.bot == NULL) {
+        return 0;
+    }
+
+    pcp = cJSON_GetObjectItemCaseSensitive(c->ctx.bot, "post_call_push");
+
+    if (pcp == NULL || cJSON_IsNull(pcp)) {
+        return 0;
+    }
+
+    p = cxb_push_add(c, "post_call_push", "post_call_push");
+    if (p == NULL) {
+        return -1;
+    }
+
+    p->method = "POST";
+
+    if (!cJSON_IsObject(pcp)) {
+        cxb_push_skip(p, CXB_PUSH_SKIPPED,
+                      "bot.post_call_push is not an object");
+        return 0;
+    }
+
+    url = cxb_json_str(pcp, "url");
+
+    if (url == NULL || url[0] == '\0') {
+        cxb_push_skip(p, CXB_PUSH_SKIPPED, "post_call_push has no url");
+        return 0;
+    }
+
+    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c->ctx.call,
+                                                      "skip_post_push")))
+    {
+        cxb_push_skip(p, CXB_PUSH_SKIPPED, "call.skip_post_push is set");
+        return 0;
+    }
+
+    item = cJSON_GetObjectItemCaseSensitive(pcp, "method");
+    method = "POST";
+
+    if (item && !cJSON_IsNull(item)) {
+        if (cJSON_IsString(item) && strcasecmp(item->valuestring, "GET") == 0)
+        {
+            method = "GET";
+
+        } else if (!cJSON_IsString(item)
+                   || strcasecmp(item->valuestring, "POST") != 0)
+        {
+            cxb_push_skip(p, CXB_PUSH_SKIPPED,
+                          "post_call_push.method must be POST or GET");
+            return 0;
+        }
+    }
+
+    p->method = method;
+
+    km = cJSON_GetObjectItemCaseSensitive(pcp, "key_mapper");
+
+    if (km != NULL && !cJSON_IsNull(km) && !cJSON_IsObject(km)) {
+        cxb_push_skip(p, CXB_PUSH_SKIPPED,
+                      "post_call_push.key_mapper is not an object");
+        return 0;
+    }
+
+    hdrs = cJSON_GetObjectItemCaseSensitive(pcp, "headers");
+
+    if (hdrs != NULL && !cJSON_IsNull(hdrs) && !cJSON_IsObject(hdrs)) {
+        cxb_push_skip(p, CXB_PUSH_SKIPPED,
+                      "post_call_push.headers is not an object");
+        return 0;
+    }
+
+    if (cJSON_IsObject(km)) {
+        rendered = cxb_tpl_keymapper(km, r);
+
+    } else {
+        rendered = cJSON_CreateObject();
+    }
+
+    if (rendered == NULL) {
+        return -1;
+    }
+
+    cxb_buf_init(&q);
+    cxb_buf_init(&v);
+    rc = 0;
+
+    if (method[0] == 'G') {
+        cJSON_ArrayForEach(item, rendered) {
+            if (q.len) {
+                cxb_buf_addc(&q, '&');
+            }
+
+            cxb_tpl_percent_encode(&q, item->string, strlen(item->string));
+            cxb_buf_addc(&q, '=');
+
+            cxb_buf_reset(&v);
+            cxb_tpl_value_text(&v, item);
+            cxb_tpl_percent_encode(&q, v.data, v.len);
+        }
+
+        if (q.failed || v.failed) {
+            rc = -1;
+        }
+
+    } else {
+        body = cJSON_PrintUnformatted(rendered);
+
+        if (body == NULL) {
+            rc = -1;
+
+        } else {
+            p->body = body;
+            p->body_len = strlen(body);
+        }
+    }
+
+    cJSON_Delete(rendered);
+    cxb_buf_free(&v);
+
+    if (rc == 0) {
+        rc = cxb_push_url(p, url, strlen(url), &q);
+    }
+
+    cxb_buf_free(&q);
+
+    if (rc != 0 || p->state != CXB_PUSH_READY) {
+        return rc;
+    }
+
+    /* headers: "headers" when given, else Authorization: token */
+
+    if (cJSON_IsObject(hdrs)) {
+        cJSON_ArrayForEach(h, hdrs) {
+            cxb_buf_init(&v);
+
+            if (cJSON_IsString(h)) {
+                rc = cxb_tpl_render_text(&v, h->valuestring,
+                                         strlen(h->valuestring), r, 1);
+
+            } else {
+                cxb_tpl_value_text(&v, h);
+                rc = v.failed ? -1 : 0;
+            }
+
+            if (rc == 0) {
+                rc = cxb_push_header(p, h->string, v.data ? v.data : "",
+                                     v.len);
+            }
+
+            cxb_buf_free(&v);
+
+            if (rc != 0 || p->state != CXB_PUSH_READY) {
+                return rc;
+            }
+        }
+
+    } else {
+        token = cJSON_GetObjectItemCaseSensitive(pcp, "token");
+
+        if (cJSON_IsString(token) && token->valuestring[0] != '\0') {
+            rc = cxb_push_header(p, "Authorization", token->valuestring,
+                                 strlen(token->valuestring));
+            if (rc != 0 || p->state != CXB_PUSH_READY) {
+                return rc;
+            }
+        }
+    }
+
+    if (p->body && !cxb_push_has_header(p, "Content-Type")) {
+        return cxb_push_header(p, "Content-Type", "application/json",
+                               sizeof("application/json") - 1);
+    }
+
+    return 0;
+}
+
+
+/*
+ * Validates an http(s) URL and stores it with the query appended; a URL
+ * without a path gets "/", a fragment is dropped.  A bad URL fails the push.
+ */
+
+static int
+cxb_push_url(cxb_push_t *p, const char *url, size_t len, cxb_buf_t *query)
+{
+    size_t          i, hs, he, end;
+    cxb_buf_t       b;
+    unsigned char   ch;
+
+    if (len > 7 && strncasecmp(url, "http://", 7) == 0) {
+        hs = 7;
+
+    } else if (len > 8 && strncasecmp(url, "https://", 8) == 0) {
+        hs = 8;
+
+    } else {
+        cxb_push_skip(p, CXB_PUSH_FAILED,
+                      "invalid url: only http and https URLs are pushed");
+        return 0;
+    }
+
+    end = len;
+
+    for (i = 0; i < len; i++) {
+        ch = (unsigned char) url[i];
+
+        if (ch <= 0x20 || ch == 0x7f) {
+            cxb_push_skip(p, CXB_PUSH_FAILED,
+                          "invalid url: contains a space or control "
+                          "character");
+            return 0;
+        }
+
+        if (ch == '#' && end == len) {
+            end = i;
+        }
+    }
+
+    for (he = hs; he < end; he++) {
+        if (url[he] == '/' || url[he] == '?') {
+            break;
+        }
+    }
+
+    if (he == hs || url[hs] == '@' || url[he - 1] == ':') {
+        cxb_push_skip(p, CXB_PUSH_FAILED, "invalid url: no host");
+        return 0;
+    }
+
+    cxb_buf_init(&b);
+    cxb_buf_add(&b, url, he);
+
+    if (he == end || url[he] != '/') {
+        cxb_buf_addc(&b, '/');
+    }
+
+    cxb_buf_add(&b, url + he, end - he);
+
+    if (query && query->len) {
+        cxb_buf_addc(&b, memchr(url + he, '?', end - he) ? '&' : '?');
+        cxb_buf_add(&b, query->data, query->len);
+    }
+
+    p->url = cxb_buf_detach(&b, NULL);
+
+    return p->url ? 0 : -1;
+}
+
+
+static int
+cxb_push_header(cxb_push_t *p, const char *name, const char *value,
+    size_t len)
+{
+    size_t          i, n;
+    cxb_header_t   *h;
+    const char    **m;
+    unsigned char   ch;
+
+    n = strlen(name);
+
+    if (n == 0) {
+        cxb_push_skip(p, CXB_PUSH_FAILED, "invalid header: empty name");
+        return 0;
+    }
+
+    for (i = 0; i < n; i++) {
+        if (!cxb_is_tchar((unsigned char) name[i])) {
+            cxb_push_skip(p, CXB_PUSH_FAILED,
+                          "invalid header name \"%.64s\"", name);
+            return 0;
+        }
+    }
+
+    for (i = 0; i < len; i++) {
+        ch = (unsigned char) value[i];
+
+        if (ch == '\r' || ch == '\n' || ch == '\0'
+            || (ch < 0x20 && ch != '\t') || ch == 0x7f)
+        {
+            cxb_push_skip(p, CXB_PUSH_FAILED,
+                          "invalid header value of \"%.64s\": contains CR, "
+                          "LF, NUL or another control character", name);
+            return 0;
+        }
+    }
+
+    for (m = cxb_managed_headers; *m; m++) {
+        if (strcasecmp(name, *m) == 0) {
+            return 0;
+        }
+    }
+
+    if (p->nheaders == CXB_MAX_HEADERS) {
+        cxb_push_skip(p, CXB_PUSH_FAILED, "too many headers (max %d)",
+                      CXB_MAX_HEADERS);
+        return 0;
+    }
+
+    if (p->nheaders == 0) {
+        p->headers = malloc(CXB_MAX_HEADERS * sizeof(cxb_header_t));
+        if (p->headers == NULL) {
+            return -1;
+        }
+    }
+
+    h = &p->headers[p->nheaders];
+
+    h->name = strdup(name);
+    h->value = malloc(len + 1);
+
+    if (h->name == NULL || h->value == NULL) {
+        free(h->name);
+        free(h->value);
+        return -1;
+    }
+
+    memcpy(h->value, value, len);
+    h->value[len] = '\0';
+    p->nheaders++;
+
+    return 0;
+}
+
+
+static int
+cxb_push_has_header(const cxb_push_t *p, const char *name)
+{
+    size_t  i;
+
+    for (i = 0; i < p->nheaders; i++) {
+        if (strcasecmp(p->headers[i].name, name) == 0) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+static int
+cxb_is_tchar(unsigned char ch)
+{
+    if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z')
+        || (ch >= '0' && ch <= '9'))
+    {
+        return 1;
+    }
+
+    return ch != '\0' && strchr("!#$%&'*+-.^_`|~", ch) != NULL;
+}
+
+
+static void
+cxb_push_free(cxb_push_t *p)
+{
+    size_t  i;
+
+    for (i = 0; i < p->nheaders; i++) {
+        free(p->headers[i].name);
+        free(p->headers[i].value);
+    }
+
+    free(p->headers);
+    free(p->integration);
+    free(p->reason);
+    free(p->url);
+    free(p->body);
+}
+
+
+int
+cxb_header_is_secret(const char *name, size_t len)
+{
+    const char  **s;
+
+    for (s = cxb_secret_headers; *s; s++) {
+        if (strlen(*s) == len && strncasecmp(*s, name, len) == 0) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+const char *
+cxb_classify(int http_status)
+{
+    return (http_status >= 200 && http_status < 300) ? "ok" : "rejected";
+}
+
+
+static cJSON *
+cxb_push_request_json(const cxb_push_t *p)
+{
+    size_t   i;
+    cJSON   *req, *hdrs, *v;
+
+    req = cJSON_CreateObject();
+    if (req == NULL) {
+        return NULL;
+    }
+
+    hdrs = NULL;
+
+    if (cJSON_AddStringToObject(req, "method", p->method) == NULL
+        || cJSON_AddStringToObject(req, "url", p->url ? p->url : "") == NULL
+        || (hdrs = cJSON_AddObjectToObject(req, "headers")) == NULL)
+    {
+        goto failed;
+    }
+
+    for (i = 0; i < p->nheaders; i++) {
+        v = cJSON_CreateString(cxb_header_is_secret(p->headers[i].name,
+                                   strlen(p->headers[i].name))
+                               ? "[redacted]" : p->headers[i].value);
+
+        if (v == NULL || !cJSON_AddItemToObject(hdrs, p->headers[i].name, v))
+        {
+            cJSON_Delete(v);
+            goto failed;
+        }
+    }
+
+    v = p->body ? cxb_json_string_utf8(p->body, p->body_len)
+                : cJSON_CreateNull();
+
+    if (v == NULL || !cJSON_AddItemToObject(req, "body", v)) {
+        cJSON_Delete(v);
+        goto failed;
+    }
+
+    return req;
+
+failed:
+
+    cJSON_Delete(req);
+    return NULL;
+}
+
+
+int
+cxb_call_answer(cxb_buf_t *out, cxb_call_t *c, int dry_run)
+{
+    int          ok;
+    char        *s;
+    size_t       i;
+    cJSON       *ans, *arr, *o, *v;
+    cxb_push_t  *p;
+
+    ans = cJSON_CreateObject();
+    if (ans == NULL) {
+        return -1;
+    }
+
+    ok = cJSON_AddStringToObject(ans, "call_id", c->ctx.call_id) != NULL;
+
+    if (ok && dry_run) {
+        ok = cxb_ctx_materialize(&c->ctx) == 0
+             && cJSON_AddItemReferenceToObject(ans, "variables",
+                                               c->ctx.root);
+    }
+
+    arr = ok ? cJSON_AddArrayToObject(ans, "pushes") : NULL;
+    ok = arr != NULL;
+
+    for (i = 0; ok && i < c->npushes; i++) {
+        p = &c->pushes[i];
+
+        o = cJSON_CreateObject();
+        if (o == NULL || !cJSON_AddItemToArray(arr, o)) {
+            cJSON_Delete(o);
+            ok = 0;
+            break;
+        }
+
+        ok = cJSON_AddStringToObject(o, "integration", p->integration)
+             != NULL;
+
+        ok = ok && cJSON_AddStringToObject(o, "status",
+                       p->state == CXB_PUSH_READY
+                       ? (dry_run ? "rendered" : "scheduled") : "skipped")
+                   != NULL;
+
+        if (ok) {
+            v = p->reason ? cJSON_CreateString(p->reason) : cJSON_CreateNull();
+            ok = v != NULL && cJSON_AddItemToObject(o, "reason", v);
+
+            if (!ok) {
+                cJSON_Delete(v);
+            }
+        }
+
+        if (ok && dry_run) {
+            v = p->state == CXB_PUSH_READY ? cxb_push_request_json(p)
+                                           : cJSON_CreateNull();
+            ok = v != NULL && cJSON_AddItemToObject(o, "request", v);
+
+            if (!ok) {
+                cJSON_Delete(v);
+            }
+        }
+    }
+
+    s = ok ? cJSON_PrintUnformatted(ans) : NULL;
+    cJSON_Delete(ans);
+
+    if (s == NULL) {
+        return -1;
+    }
+
+    cxb_buf_adds(out, s);
+    free(s);
+
+    return out->failed ? -1 : 0;
+}
+
+
+int
+cxb_record(cxb_buf_t *out, const cxb_call_t *c, const cxb_push_t *p,
+    const cxb_result_t *res)
+{
+    int       ok;
+    char     *s, at[40];
+    cJSON    *rec, *v, *ev;
+    int64_t   t;
+
+    rec = cJSON_CreateObject();
+    if (rec == NULL) {
+        return -1;
+    }
+
+    ok = cJSON_AddStringToObject(rec, "call_id", c->ctx.call_id) != NULL
+         && cJSON_AddStringToObject(rec, "bot_id", c->ctx.bot_id) != NULL
+         && cJSON_AddStringToObject(rec, "integration", p->integration)
+            != NULL
+         && cJSON_AddStringToObject(rec, "status", res->status) != NULL;
+
+    if (ok) {
+        v = res->http_status >= 0 ? cJSON_CreateNumber(res->http_status)
+                                  : cJSON_CreateNull();
+        ok = v != NULL && cJSON_AddItemToObject(rec, "http_status", v);
+        if (!ok) {
+            cJSON_Delete(v);
+        }
+    }
+
+    if (ok) {
+        v = res->response ? cxb_json_string_utf8(res->response,
+                                                 res->response_len)
+                          : cJSON_CreateNull();
+        ok = v != NULL && cJSON_AddItemToObject(rec, "response_body", v);
+        if (!ok) {
+            cJSON_Delete(v);
+        }
+    }
+
+    if (ok) {
+        v = res->error ? cJSON_CreateString(res->error) : cJSON_CreateNull();
+        ok = v != NULL && cJSON_AddItemToObject(rec, "error", v);
+        if (!ok) {
+            cJSON_Delete(v);
+        }
+    }
+
+    cxb_time_format_utc(at, res->at_ms / 1000);
+
+    ok = ok && cJSON_AddNumberToObject(rec, "attempt", res->attempt) != NULL
+         && cJSON_AddStringToObject(rec, "at", at) != NULL
+         && cJSON_AddNumberToObject(rec, "duration_ms",
+                                    (double) res->duration_ms) != NULL;
+
+    if (ok) {
+        v = cxb_push_request_json(p);
+        ok = v != NULL && cJSON_AddItemToObject(rec, "request", v);
+        if (!ok) {
+            cJSON_Delete(v);
+        }
+    }
+
+    ev = ok ? cJSON_AddObjectToObject(rec, "event") : NULL;
+    ok = ev != NULL
+         && cJSON_AddStringToObject(ev, "type", p->event_type) != NULL;
+
+    if (ok) {
+        if (c->ctx.start_ms != CXB_TIME_NONE) {
+            t = res->at_ms - c->ctx.start_ms;
+            v = cJSON_CreateNumber((double) t / 1000.0);
+
+        } else {
+            v = cJSON_CreateNull();
+        }
+
+        ok = v != NULL && cJSON_AddItemToObject(ev, "t", v);
+        if (!ok) {
+            cJSON_Delete(v);
+        }
+    }
+
+    ok = ok && cJSON_AddStringToObject(ev, "status", res->status) != NULL;
+
+    s = ok ? cJSON_PrintUnformatted(rec) : NULL;
+    cJSON_Delete(rec);
+
+    if (s == NULL) {
+        return -1;
+    }
+
+    cxb_buf_adds(out, s);
+    free(s);
+
+    return out->failed ? -1 : 0;
+}
+
+
+cJSON *
+cxb_json_string_utf8(const char *s, size_t len)
+{
+    int                   n, i;
+    char                 *z;
+    cJSON                *v;
+    size_t                k;
+    cxb_buf_t             b;
+    uint32_t              cp;
+    const unsigned char  *u;
+
+    cxb_buf_init(&b);
+    u = (const unsigned char *) s;
+    k = 0;
+
+    while (k < len) {
+        if (u[k] != 0 && u[k] < 0x80) {
+            cxb_buf_addc(&b, (char) u[k++]);
+            continue;
+        }
+
+        n = 0;
+        cp = 0;
+
+        if (u[k] >= 0xc2 && u[k] <= 0xdf) {
+            n = 1;
+            cp = u[k] & 0x1f;
+
+        } else if (u[k] >= 0xe0 && u[k] <= 0xef) {
+            n = 2;
+            cp = u[k] & 0x0f;
+
+        } else if (u[k] >= 0xf0 && u[k] <= 0xf4) {
+            n = 3;
+            cp = u[k] & 0x07;
+        }
+
+        if (n == 0) {
+            cxb_buf_adds(&b, "\xef\xbf\xbd");
+            k++;
+            continue;
+        }
+
+        for (i = 1; i <= n; i++) {
+            if (k + i >= len || (u[k + i] & 0xc0) != 0x80) {
+                break;
+            }
+            cp = (cp << 6) | (u[k + i] & 0x3f);
+        }
+
+        if (i <= n
+            || (n == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff)))
+            || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)))
+        {
+            cxb_buf_adds(&b, "\xef\xbf\xbd");
+            k++;
+            continue;
+        }
+
+        cxb_buf_add(&b, s + k, n + 1);
+        k += n + 1;
+    }
+
+    z = cxb_buf_detach(&b, NULL);
+    if (z == NULL) {
+        return NULL;
+    }
+
+    v = cJSON_CreateString(z);
+    free(z);
+
+    return v;
+}

@@ -1,0 +1,83 @@
+/*
+ * ngx_http_cxbpush_module: shared declarations of the nginx glue.
+ */
+
+#ifndef NGX_HTTP_CXBPUSH_MODULE_H
+#define NGX_HTTP_CXBPUSH_MODULE_H
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "cxb_push.h"
+
+
+#define NGX_HTTP_CXBPUSH_PUSH  1      /* a push to the CRM */
+#define NGX_HTTP_CXBPUSH_SINK  2      /* a result record to the platform */
+
+
+typedef struct {
+    ngx_str_t                    pass;
+    ngx_str_t                    result_pass;
+    ngx_open_file_t             *log;
+    ngx_http_complex_value_t    *public_base_url;
+    size_t                       response_max;
+    ngx_flag_t                   ingest;
+} ngx_http_cxbpush_loc_conf_t;
+
+
+/* one ingested call: lives in the ingestion request's pool */
+typedef struct {
+    cxb_call_t                   call;
+    ngx_http_cxbpush_loc_conf_t *conf;
+    ngx_http_request_t          *request;
+    ngx_uint_t                   pending;
+} ngx_http_cxbpush_call_t;
+
+
+/* context of one of our subrequests */
+typedef struct {
+    ngx_uint_t                   kind;
+    ngx_http_cxbpush_call_t     *call;
+    cxb_push_t                  *push;
+
+    ngx_str_t                    method;
+    ngx_str_t                    url;
+
+    ngx_msec_t                   start;
+    ngx_int_t                    http_status;   /* the CRM's, or -1 */
+    ngx_int_t                    err_status;    /* nginx's own, or 0 */
+
+    u_char                      *resp;
+    size_t                       resp_len;
+    size_t                       resp_max;
+
+    unsigned                     done:1;
+} ngx_http_cxbpush_sr_ctx_t;
+
+
+extern ngx_module_t  ngx_http_cxbpush_module;
+
+
+static ngx_inline int64_t
+ngx_http_cxbpush_now_ms(void)
+{
+    ngx_time_t  *tp;
+
+    tp = ngx_timeofday();
+
+    return (int64_t) tp->sec * 1000 + tp->msec;
+}
+
+
+ngx_int_t ngx_http_cxbpush_ingest_handler(ngx_http_request_t *r);
+
+ngx_int_t ngx_http_cxbpush_push_start(ngx_http_cxbpush_call_t *hc,
+    cxb_push_t *p);
+void ngx_http_cxbpush_record(ngx_http_cxbpush_call_t *hc, cxb_push_t *p,
+    cxb_result_t *res);
+ngx_int_t ngx_http_cxbpush_filter_init(ngx_conf_t *cf);
+
+
+#endif /* NGX_HTTP_CXBPUSH_MODULE_H */
