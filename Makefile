@@ -13,6 +13,7 @@ BUILD        := $(CURDIR)/build
 MODULE       := $(BUILD)/ngx_http_cxbpush_module.so
 RUN_PREFIX   := $(CURDIR)/run
 PORT         ?= 8080
+CRM_PORT     ?= 8081
 
 DEB_PACKAGES := nginx nginx-dev libcjson-dev libcurl4-openssl-dev libssl-dev \
                 tzdata libtest-base-perl curl gcc make
@@ -29,11 +30,16 @@ UNIT_TESTS   := $(patsubst t/unit/%.c,$(BUILD)/unit/%,$(wildcard t/unit/test_*.c
 
 PROVE_ENV    := TEST_NGINX_BINARY=$(NGINX) \
                 TEST_NGINX_LOAD_MODULES=$(MODULE) \
-                CXBPUSH_UNIT_DIR=$(BUILD)/unit
+                CXBPUSH_UNIT_DIR=$(BUILD)/unit \
+                CXBPUSH_CLI=$(CLI)
 
-.PHONY: all deps module unit test run clean
+CLI          := $(BUILD)/cxbpush
+CLI_CFLAGS   := -std=c99 -D_DEFAULT_SOURCE -Wall -Wextra -Werror -O2 -g -Isrc
+CLI_SRCS     := src/cxbpush_cli.c $(CORE_SRCS) src/cxb_sigv4.c src/cxb_token.c
 
-all: module
+.PHONY: all deps module unit cli test run clean
+
+all: module cli
 
 # Install only what is missing, from Debian's packages.
 deps:
@@ -66,20 +72,30 @@ $(BUILD)/unit/test_%: t/unit/test_%.c t/unit/tap.h $(CORE_SRCS) $(CORE_HDRS)
 
 unit: deps $(UNIT_TESTS)
 
-test: module unit
+cli: deps $(CLI)
+
+$(CLI): $(CLI_SRCS) $(CORE_HDRS)
+	@mkdir -p $(BUILD)
+	$(CC) $(CLI_CFLAGS) -o $@ $(CLI_SRCS) -lcurl -lcjson -lcrypto -lm
+
+test: module unit cli
 	$(PROVE_ENV) prove -I t/lib t/
 
 run: module
-	@mkdir -p $(RUN_PREFIX)/logs $(RUN_PREFIX)/conf
-	sed -e 's|@MODULE@|$(MODULE)|g' -e 's|@PREFIX@|$(RUN_PREFIX)|g' \
-	    -e 's|@CONF@|$(CURDIR)/conf|g' -e 's|@PORT@|$(PORT)|g' \
+	@mkdir -p $(RUN_PREFIX)/logs $(RUN_PREFIX)/conf $(RUN_PREFIX)/tmp
+	@resolver=$$(awk '/^nameserver/ { print $$2; exit }' /etc/resolv.conf 2>/dev/null); \
+	case "$$resolver" in *:*) resolver="[$$resolver]";; esac; \
+	sed -e 's|@MODULE@|$(MODULE)|g' -e 's|@PORT@|$(PORT)|g' \
+	    -e 's|@CRM_PORT@|$(CRM_PORT)|g' -e "s|@RESOLVER@|$${resolver:-127.0.0.1}|g" \
 	    conf/nginx.conf > $(RUN_PREFIX)/conf/nginx.conf
-	$(NGINX) -p $(RUN_PREFIX)/ -c $(RUN_PREFIX)/conf/nginx.conf -t \
-	    -e $(RUN_PREFIX)/logs/error.log
-	@echo "nginx with ngx_http_cxbpush_module on http://127.0.0.1:$(PORT)/"
-	@echo "try: curl -s -XPOST --data-binary @conf/examples/call.json http://127.0.0.1:$(PORT)/internal/calls/results"
-	exec $(NGINX) -p $(RUN_PREFIX)/ -c $(RUN_PREFIX)/conf/nginx.conf \
-	    -e $(RUN_PREFIX)/logs/error.log -g 'daemon off;'
+	$(NGINX) -p $(RUN_PREFIX)/ -c conf/nginx.conf -e logs/error.log -t
+	@echo
+	@echo "nginx with ngx_http_cxbpush_module: http://127.0.0.1:$(PORT)/ (demo CRM on $(CRM_PORT))"
+	@echo "push the sample call:  curl -i --data-binary @conf/examples/call.json http://127.0.0.1:$(PORT)/internal/calls/results"
+	@echo "then look at:          run/logs/crm.log  run/logs/cxbpush.log"
+	@echo
+	exec $(NGINX) -p $(RUN_PREFIX)/ -c conf/nginx.conf -e logs/error.log \
+	    -g 'daemon off;'
 
 clean:
 	rm -rf $(BUILD) $(RUN_PREFIX) t/servroot*

@@ -28,6 +28,7 @@ typedef struct {
     const char         *public_base_url;   /* may be NULL or "" */
     size_t              public_base_url_len;
     int64_t             now_ms;            /* push time */
+    uint64_t            nonce;             /* random: makes push ids unique */
 
     /*
      * Recording URL rules 2 and 3 (SPEC section 7): seal_token appends a

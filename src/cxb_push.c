@@ -19,6 +19,13 @@ static cxb_push_t *cxb_push_add(cxb_call_t *c, const char *integration,
 static void cxb_push_skip(cxb_push_t *p, int state, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static int cxb_push_post_call(cxb_call_t *c, const cxb_resolver_t *r);
+static int cxb_push_integrations(cxb_call_t *c, const cxb_resolver_t *r);
+static int cxb_push_integration(cxb_call_t *c, const cxb_resolver_t *r,
+    const cJSON *in, size_t idx);
+static cJSON *cxb_push_auto_body(cxb_call_t *c, const cJSON *sections,
+    const char **bad);
+static int cxb_push_external(cxb_call_t *c, const cxb_resolver_t *r);
+static int cxb_push_json_body(cxb_push_t *p, const cJSON *body);
 static int cxb_push_url(cxb_push_t *p, const char *url, size_t len,
     cxb_buf_t *query);
 static int cxb_push_header(cxb_push_t *p, const char *name,
@@ -54,10 +61,15 @@ cxb_call_build(cxb_call_t *c, const cJSON *doc, const cxb_ctx_opts_t *o,
         return rc;
     }
 
+    c->nonce = o->nonce;
+
     r.lookup = cxb_ctx_lookup;
     r.data = &c->ctx;
 
-    if (cxb_push_post_call(c, &r) != 0) {
+    if (cxb_push_post_call(c, &r) != 0
+        || cxb_push_integrations(c, &r) != 0
+        || cxb_push_external(c, &r) != 0)
+    {
         cxb_call_free(c);
         return -2;
     }
@@ -114,6 +126,9 @@ cxb_push_add(cxb_call_t *c, const char *integration, const char *event_type)
 
     p->event_type = event_type;
     p->state = CXB_PUSH_READY;
+
+    snprintf(p->id, sizeof(p->id), "msg_%016llx%04x",
+             (unsigned long long) c->nonce, (unsigned) (c->npushes & 0xffff));
 
     return p;
 }
@@ -330,6 +345,538 @@ cxb_push_post_call(cxb_call_t *c, const cxb_resolver_t *r)
         return cxb_push_header(p, "Content-Type", "application/json",
                                sizeof("application/json") - 1);
     }
+
+    return 0;
+}
+
+
+/* OSVI's per-agent webhook integrations: SPEC section 6.2 */
+
+static int
+cxb_push_integrations(cxb_call_t *c, const cxb_resolver_t *r)
+{
+    size_t        i;
+    cxb_push_t   *p;
+    const cJSON  *list, *in;
+
+    if (c->ctx.bot == NULL) {
+        return 0;
+    }
+
+    list = cJSON_GetObjectItemCaseSensitive(c->ctx.bot, "integrations");
+
+    if (list == NULL || cJSON_IsNull(list)) {
+        return 0;
+    }
+
+    if (!cJSON_IsArray(list)) {
+        p = cxb_push_add(c, "integrations", "integration");
+        if (p == NULL) {
+            return -1;
+        }
+
+        p->method = "POST";
+        cxb_push_skip(p, CXB_PUSH_SKIPPED, "bot.integrations is not an array");
+        return 0;
+    }
+
+    i = 0;
+
+    cJSON_ArrayForEach(in, list) {
+        if (i == CXB_MAX_INTEGRATIONS) {
+            p = cxb_push_add(c, "integrations", "integration");
+            if (p == NULL) {
+                return -1;
+            }
+
+            p->method = "POST";
+            cxb_push_skip(p, CXB_PUSH_SKIPPED, "more than %d integrations: "
+                          "the rest are ignored", CXB_MAX_INTEGRATIONS);
+            return 0;
+        }
+
+        if (cxb_push_integration(c, r, in, i++) != 0) {
+            return -1;
+        }
+    }
+
+    return 0;
+}
+
+
+static int
+cxb_push_integration(cxb_call_t *c, const cxb_resolver_t *r,
+    const cJSON *in, size_t idx)
+{
+    int            rc;
+    char           name[40];
+    cJSON         *body;
+    cxb_buf_t      b;
+    cxb_push_t    *p;
+    const char    *s, *bad;
+    const cJSON   *item, *hdrs, *h, *spec, *tr;
+
+    static const char  *methods[] = {
+        "POST", "PUT", "PATCH", "GET", "DELETE", NULL
+    };
+
+    s = cxb_json_str(in, "name");
+
+    if (s == NULL || s[0] == '\0') {
+        snprintf(name, sizeof(name), "integration_%zu", idx + 1);
+        s = name;
+    }
+
+    p = cxb_push_add(c, s, "integration");
+    if (p == NULL) {
+        return -1;
+    }
+
+    p->method = "POST";
+
+    if (!cJSON_IsObject(in)) {
+        cxb_push_skip(p, CXB_PUSH_SKIPPED, "the integration is not an object");
+        return 0;
+    }
+
+    if (cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(in, "active"))) {
+        cxb_push_skip(p, CXB_PUSH_SKIPPED, "the integration is not active");
+        return 0;
+    }
+
+    s = cxb_json_str(c->ctx.call, "status");
+
+    if (s == NULL || strcmp(s, "picked") != 0) {
+        cxb_push_skip(p, CXB_PUSH_SKIPPED, "the call was not picked");
+        return 0;
+    }
+
+    tr = cJSON_GetObjectItemCaseSensitive(c->ctx.call, "transcript");
+
+    if (cJSON_GetArraySize(tr) == 0) {
+        cxb_push_skip(p, CXB_PUSH_SKIPPED, "the call has no transcript");
+        return 0;
+    }
+
+    item = cJSON_GetObjectItemCaseSensitive(in, "method");
+
+    if (item != NULL && !cJSON_IsNull(item)) {
+        p->method = NULL;
+
+        if (cJSON_IsString(item)) {
+            for (size_t i = 0; methods[i]; i++) {
+                if (strcasecmp(item->valuestring, methods[i]) == 0) {
+                    p->method = methods[i];
+                    break;
+                }
+            }
+        }
+
+        if (p->method == NULL) {
+            p->method = "POST";
+            cxb_push_skip(p, CXB_PUSH_SKIPPED, "unsupported method: use "
+                          "POST, PUT, PATCH, GET or DELETE");
+            return 0;
+        }
+    }
+
+    s = cxb_json_str(in, "url");
+
+    if (s == NULL || s[0] == '\0') {
+        cxb_push_skip(p, CXB_PUSH_SKIPPED, "the integration has no url");
+        return 0;
+    }
+
+    hdrs = cJSON_GetObjectItemCaseSensitive(in, "headers");
+
+    if (hdrs != NULL && !cJSON_IsNull(hdrs) && !cJSON_IsObject(hdrs)) {
+        cxb_push_skip(p, CXB_PUSH_SKIPPED,
+                      "the integration's headers are not an object");
+        return 0;
+    }
+
+    /* the body, unless GET or DELETE */
+
+    body = NULL;
+
+    if (p->method[0] != 'G' && p->method[0] != 'D') {
+        spec = cJSON_GetObjectItemCaseSensitive(in, "body");
+        s = cxb_json_str(spec, "mode");
+
+        if (spec != NULL && !cJSON_IsNull(spec) && !cJSON_IsObject(spec)) {
+            cxb_push_skip(p, CXB_PUSH_SKIPPED,
+                          "the integration's body is not an object");
+            return 0;
+        }
+
+        if (s == NULL || strcmp(s, "auto") == 0) {
+            bad = NULL;
+            body = cxb_push_auto_body(c,
+                       cJSON_GetObjectItemCaseSensitive(spec, "sections"),
+                       &bad);
+
+            if (bad) {
+                cJSON_Delete(body);
+                cxb_push_skip(p, CXB_PUSH_SKIPPED, "%s", bad);
+                return 0;
+            }
+
+        } else if (strcmp(s, "template") == 0) {
+            item = cJSON_GetObjectItemCaseSensitive(spec, "template");
+
+            if (item == NULL) {
+                cxb_push_skip(p, CXB_PUSH_SKIPPED,
+                              "template mode without a template");
+                return 0;
+            }
+
+            body = cxb_tpl_template(item, r);
+
+        } else {
+            cxb_push_skip(p, CXB_PUSH_SKIPPED,
+                          "unknown body mode: use auto or template");
+            return 0;
+        }
+
+        if (body == NULL) {
+            return -1;
+        }
+
+        rc = cxb_push_json_body(p, body);
+        cJSON_Delete(body);
+
+        if (rc != 0) {
+            return rc;
+        }
+    }
+
+    /* the URL: placeholders from call_trigger_data, percent-encoded */
+
+    cxb_buf_init(&b);
+
+    if (cxb_tpl_render_url(&b, s, strlen(s), r) != 0
+        || cxb_buf_cstr(&b) == NULL)
+    {
+        cxb_buf_free(&b);
+        return -1;
+    }
+
+    rc = cxb_push_url(p, b.data, b.len, NULL);
+    cxb_buf_free(&b);
+
+    if (rc != 0 || p->state != CXB_PUSH_READY) {
+        return rc;
+    }
+
+    if (cJSON_IsObject(hdrs)) {
+        cJSON_ArrayForEach(h, hdrs) {
+            if (strcasecmp(h->string, "Content-Type") == 0) {
+                continue;
+            }
+
+            cxb_buf_init(&b);
+
+            if (cJSON_IsString(h)) {
+                rc = cxb_tpl_render_text(&b, h->valuestring,
+                                         strlen(h->valuestring), r, 1);
+
+            } else {
+                cxb_tpl_value_text(&b, h);
+                rc = b.failed ? -1 : 0;
+            }
+
+            if (rc == 0) {
+                rc = cxb_push_header(p, h->string, b.data ? b.data : "",
+                                     b.len);
+            }
+
+            cxb_buf_free(&b);
+
+            if (rc != 0 || p->state != CXB_PUSH_READY) {
+                return rc;
+            }
+        }
+    }
+
+    return cxb_push_header(p, "Content-Type", "application/json",
+                           sizeof("application/json") - 1);
+}
+
+
+static cJSON *
+cxb_push_auto_body(cxb_call_t *c, const cJSON *sections, const char **bad)
+{
+    int           want[5], failed;
+    cJSON        *body;
+    size_t        i;
+    const cJSON  *s, *v, *ci;
+
+    static const char  *names[] = {
+        "call_info", "call_summary", "data_capture", "structured_output",
+        "call_trigger_data", NULL
+    };
+
+    static const char  *info[] = {
+        "call_log_id", "phone_number", "agent_name", "call_status",
+        "call_type", NULL
+    };
+
+    for (i = 0; names[i]; i++) {
+        want[i] = (sections == NULL || cJSON_IsNull(sections));
+    }
+
+    if (sections != NULL && !cJSON_IsNull(sections)) {
+        if (!cJSON_IsArray(sections)) {
+            *bad = "body.sections must be an array of section names";
+            return NULL;
+        }
+
+        cJSON_ArrayForEach(s, sections) {
+            for (i = 0; names[i]; i++) {
+                if (cJSON_IsString(s) && strcmp(s->valuestring, names[i]) == 0)
+                {
+                    want[i] = 1;
+                    break;
+                }
+            }
+
+            if (names[i] == NULL) {
+                *bad = "body.sections: unknown section (use call_info, "
+                       "call_summary, data_capture, structured_output, "
+                       "call_trigger_data)";
+                return NULL;
+            }
+        }
+    }
+
+    body = cJSON_CreateObject();
+    if (body == NULL) {
+        return NULL;
+    }
+
+    failed = 0;
+
+    for (i = 0; names[i]; i++) {
+        if (!want[i]) {
+            continue;
+        }
+
+        if (i == 0) {
+            ci = cJSON_GetObjectItemCaseSensitive(c->ctx.root, "call_info");
+
+            for (size_t k = 0; info[k]; k++) {
+                v = cJSON_GetObjectItemCaseSensitive(ci, info[k]);
+
+                if (v && !cJSON_IsNull(v)) {
+                    if (!cJSON_AddItemReferenceToObject(body, info[k],
+                                                        (cJSON *) v))
+                    {
+                        failed = 1;
+                    }
+                }
+            }
+
+            continue;
+        }
+
+        v = cJSON_GetObjectItemCaseSensitive(c->ctx.root, names[i]);
+
+        /* sections without data are omitted */
+
+        if (v == NULL || cJSON_IsNull(v)
+            || (cJSON_IsString(v) && v->valuestring[0] == '\0')
+            || ((cJSON_IsObject(v) || cJSON_IsArray(v)) && v->child == NULL))
+        {
+            continue;
+        }
+
+        if (!cJSON_AddItemReferenceToObject(body, names[i], (cJSON *) v)) {
+            failed = 1;
+        }
+    }
+
+    if (failed) {
+        cJSON_Delete(body);
+        return NULL;
+    }
+
+    return body;
+}
+
+
+/* Synthflow's external webhook: SPEC section 6.3 */
+
+static int
+cxb_push_external(cxb_call_t *c, const cxb_resolver_t *r)
+{
+    int            rc, failed;
+    cJSON         *body, *call, *cv;
+    cxb_push_t    *p;
+    const char    *url, *s;
+    const cJSON   *item, *v, *ex;
+
+    static const char  *skip[] = {
+        "call_id", "status", "end_call_reason", "custom_end_call_reason",
+        "duration", "recording_url", "transcript", "analysis",
+        "collected_variables", "external_webhook_url", "skip_post_push",
+        "recording_key", "recording_access_token", NULL
+    };
+
+    url = cxb_json_str(c->ctx.call, "external_webhook_url");
+
+    if (url == NULL || url[0] == '\0') {
+        return 0;
+    }
+
+    p = cxb_push_add(c, "external_webhook", "external_webhook");
+    if (p == NULL) {
+        return -1;
+    }
+
+    p->method = "POST";
+
+    body = cJSON_CreateObject();
+    if (body == NULL) {
+        return -1;
+    }
+
+    failed = 0;
+    call = cJSON_AddObjectToObject(body, "call");
+
+    if (call == NULL) {
+        cJSON_Delete(body);
+        return -1;
+    }
+
+#define cxb_ref(o, name, it)                                                  \
+    if (!cJSON_AddItemReferenceToObject(o, name, (cJSON *) (it))) {           \
+        failed = 1;                                                           \
+    }
+
+    ex = c->ctx.call;
+
+    item = cJSON_GetObjectItemCaseSensitive(ex, "call_id");
+    if (item) {
+        cxb_ref(call, "call_id", item);
+    }
+
+    item = cJSON_GetObjectItemCaseSensitive(ex, "status");
+    if (item) {
+        cxb_ref(call, "status", item);
+    }
+
+    item = cJSON_GetObjectItemCaseSensitive(ex, "end_call_reason");
+    if (item) {
+        cxb_ref(call, "end_call_reason", item);
+    }
+
+    s = cxb_json_str(ex, "custom_end_call_reason");
+    if (s && s[0] != '\0') {
+        cxb_ref(call, "custom_end_call_reason",
+                cJSON_GetObjectItemCaseSensitive(ex,
+                                                 "custom_end_call_reason"));
+    }
+
+    v = r->lookup(r->data, "result.call_duration_seconds",
+                  sizeof("result.call_duration_seconds") - 1);
+
+    if (cJSON_IsNumber(v)) {
+        cxb_ref(call, "duration", v);
+
+    } else if (cJSON_AddNullToObject(call, "duration") == NULL) {
+        failed = 1;
+    }
+
+    v = r->lookup(r->data, "result.recording_url",
+                  sizeof("result.recording_url") - 1);
+    if (v) {
+        cxb_ref(call, "recording_url", v);
+    }
+
+    item = cJSON_GetObjectItemCaseSensitive(ex, "transcript");
+
+    if (cJSON_IsArray(item)) {
+        cxb_ref(call, "transcript", item);
+
+    } else if (cJSON_AddArrayToObject(call, "transcript") == NULL) {
+        failed = 1;
+    }
+
+    cJSON_ArrayForEach(item, ex) {
+        size_t  i;
+
+        for (i = 0; skip[i]; i++) {
+            if (strcmp(item->string, skip[i]) == 0) {
+                break;
+            }
+        }
+
+        if (skip[i] == NULL) {
+            cxb_ref(call, item->string, item);
+        }
+    }
+
+    item = cJSON_GetObjectItemCaseSensitive(ex, "analysis");
+
+    if (item && !cJSON_IsNull(item)) {
+        cxb_ref(body, "analysis", item);
+
+    } else if (cJSON_AddNullToObject(body, "analysis") == NULL) {
+        failed = 1;
+    }
+
+    cv = cJSON_AddObjectToObject(body, "collected_variables");
+
+    if (cv == NULL) {
+        failed = 1;
+
+    } else {
+        item = cJSON_GetObjectItemCaseSensitive(ex, "collected_variables");
+
+        if (cJSON_IsObject(item)) {
+            cJSON_ArrayForEach(v, item) {
+                if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(v,
+                                                              "collected")))
+                {
+                    cxb_ref(cv, v->string, v);
+                }
+            }
+        }
+    }
+
+#undef cxb_ref
+
+    rc = failed ? -1 : cxb_push_json_body(p, body);
+    cJSON_Delete(body);
+
+    if (rc != 0) {
+        return rc;
+    }
+
+    rc = cxb_push_url(p, url, strlen(url), NULL);
+
+    if (rc != 0 || p->state != CXB_PUSH_READY) {
+        return rc;
+    }
+
+    return cxb_push_header(p, "Content-Type", "application/json",
+                           sizeof("application/json") - 1);
+}
+
+
+static int
+cxb_push_json_body(cxb_push_t *p, const cJSON *body)
+{
+    char  *s;
+
+    s = cJSON_PrintUnformatted(body);
+    if (s == NULL) {
+        return -1;
+    }
+
+    free(p->body);
+    p->body = s;
+    p->body_len = strlen(s);
 
     return 0;
 }
@@ -690,7 +1237,8 @@ cxb_record(cxb_buf_t *out, const cxb_call_t *c, const cxb_push_t *p,
         return -1;
     }
 
-    ok = cJSON_AddStringToObject(rec, "call_id", c->ctx.call_id) != NULL
+    ok = cJSON_AddStringToObject(rec, "id", p->id) != NULL
+         && cJSON_AddStringToObject(rec, "call_id", c->ctx.call_id) != NULL
          && cJSON_AddStringToObject(rec, "bot_id", c->ctx.bot_id) != NULL
          && cJSON_AddStringToObject(rec, "integration", p->integration)
             != NULL

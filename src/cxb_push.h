@@ -22,7 +22,8 @@
 #define CXB_PUSH_SKIPPED  1     /* nothing to send */
 #define CXB_PUSH_FAILED   2     /* could not be built: never sent */
 
-#define CXB_MAX_HEADERS   64
+#define CXB_MAX_HEADERS        64
+#define CXB_MAX_INTEGRATIONS   32
 
 
 typedef struct {
@@ -32,6 +33,7 @@ typedef struct {
 
 
 typedef struct {
+    char                id[32];         /* stable across attempts */
     char               *integration;
     const char         *event_type;
     int                 state;
@@ -51,6 +53,7 @@ typedef struct {
     cxb_push_t         *pushes;
     size_t              npushes;
     size_t              nalloc;
+    uint64_t            nonce;
 } cxb_call_t;
 
 

@@ -126,6 +126,9 @@ ngx_http_cxbpush_body_handler(ngx_http_request_t *r)
     opts.public_base_url = (const char *) base.data;
     opts.public_base_url_len = base.len;
     opts.now_ms = ngx_http_cxbpush_now_ms();
+    opts.nonce = ((uint64_t) ngx_random() << 33)
+                 ^ ((uint64_t) ngx_random() << 2)
+                 ^ (uint64_t) opts.now_ms ^ ((uint64_t) ngx_pid << 48);
 
     hc = ngx_pcalloc(r->pool, sizeof(ngx_http_cxbpush_call_t));
     cln = ngx_pool_cleanup_add(r->pool, 0);
