@@ -40,6 +40,10 @@ static ngx_http_output_body_filter_pt    ngx_http_next_body_filter;
 static ngx_str_t  ngx_http_cxbpush_user_agent = ngx_string("cxbpush/1.0");
 static ngx_str_t  ngx_http_cxbpush_post = ngx_string("POST");
 
+static cxb_header_t  ngx_http_cxbpush_json_type = {
+    (char *) "Content-Type", (char *) "application/json"
+};
+
 
 ngx_int_t
 ngx_http_cxbpush_push_start(ngx_http_cxbpush_call_t *hc, cxb_push_t *p)
@@ -390,7 +394,7 @@ ngx_http_cxbpush_record(ngx_http_cxbpush_call_t *hc, cxb_push_t *p,
     method = ngx_http_cxbpush_post;
 
     if (ngx_http_cxbpush_subrequest(r, &hc->conf->result_pass, ctx, &method,
-                                    NULL, 0, body, len)
+                                    &ngx_http_cxbpush_json_type, 1, body, len)
         != NGX_OK)
     {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,

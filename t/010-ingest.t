@@ -256,6 +256,7 @@ client intended to send too large body
 --- config
     location = /ingest {
         client_body_buffer_size 8k;
+        client_body_in_file_only clean;
         client_max_body_size 16m;
         cxbpush_ingest;
         cxbpush_pass /_send;
@@ -277,8 +278,6 @@ my $turns = CORE::join ',', map { qq({"role":"customer","text":"turn $_ ) . ('y'
 --- response_body_like eval
 [qr/^\{"call_id":"big","pushes":\[\{"integration":"post_call_push","status":"scheduled","reason":null\}\]\}$/,
  qr/"status":"ok","http_status":200,.*turn 30000 y+/]
---- error_log
-a client request body is buffered to a temporary file
 --- timeout: 20
 
 
