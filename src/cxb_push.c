@@ -413,7 +413,7 @@ cxb_push_integration(cxb_call_t *c, const cxb_resolver_t *r,
     cJSON         *body;
     cxb_buf_t      b;
     cxb_push_t    *p;
-    const char    *s, *bad;
+    const char    *s, *url, *mode, *bad;
     const cJSON   *item, *hdrs, *h, *spec, *tr;
 
     static const char  *methods[] = {
@@ -480,9 +480,9 @@ cxb_push_integration(cxb_call_t *c, const cxb_resolver_t *r,
         }
     }
 
-    s = cxb_json_str(in, "url");
+    url = cxb_json_str(in, "url");
 
-    if (s == NULL || s[0] == '\0') {
+    if (url == NULL || url[0] == '\0') {
         cxb_push_skip(p, CXB_PUSH_SKIPPED, "the integration has no url");
         return 0;
     }
@@ -501,7 +501,7 @@ cxb_push_integration(cxb_call_t *c, const cxb_resolver_t *r,
 
     if (p->method[0] != 'G' && p->method[0] != 'D') {
         spec = cJSON_GetObjectItemCaseSensitive(in, "body");
-        s = cxb_json_str(spec, "mode");
+        mode = cxb_json_str(spec, "mode");
 
         if (spec != NULL && !cJSON_IsNull(spec) && !cJSON_IsObject(spec)) {
             cxb_push_skip(p, CXB_PUSH_SKIPPED,
@@ -509,7 +509,7 @@ cxb_push_integration(cxb_call_t *c, const cxb_resolver_t *r,
             return 0;
         }
 
-        if (s == NULL || strcmp(s, "auto") == 0) {
+        if (mode == NULL || strcmp(mode, "auto") == 0) {
             bad = NULL;
             body = cxb_push_auto_body(c,
                        cJSON_GetObjectItemCaseSensitive(spec, "sections"),
@@ -521,7 +521,7 @@ cxb_push_integration(cxb_call_t *c, const cxb_resolver_t *r,
                 return 0;
             }
 
-        } else if (strcmp(s, "template") == 0) {
+        } else if (strcmp(mode, "template") == 0) {
             item = cJSON_GetObjectItemCaseSensitive(spec, "template");
 
             if (item == NULL) {
@@ -554,7 +554,7 @@ cxb_push_integration(cxb_call_t *c, const cxb_resolver_t *r,
 
     cxb_buf_init(&b);
 
-    if (cxb_tpl_render_url(&b, s, strlen(s), r) != 0
+    if (cxb_tpl_render_url(&b, url, strlen(url), r) != 0
         || cxb_buf_cstr(&b) == NULL)
     {
         cxb_buf_free(&b);
