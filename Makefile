@@ -37,7 +37,7 @@ PROVE_ENV    := TEST_NGINX_BINARY=$(NGINX) \
                 CXBPUSH_UNIT_DIR=$(BUILD)/unit \
                 CXBPUSH_CLI=$(CLI)
 
-.PHONY: all deps module unit cli test run clean
+.PHONY: all deps module unit cli test test-valgrind run clean
 
 all: module cli
 
@@ -80,6 +80,18 @@ $(CLI): $(CLI_SRCS) $(CORE_HDRS)
 
 test: module unit $(if $(wildcard src/cxbpush_cli.c),cli)
 	$(PROVE_ENV) prove -I t/lib t/
+
+# The nginx suite under valgrind memcheck; fails on any invalid access,
+# uninitialised value or definite leak not suppressed in valgrind.suppress.
+test-valgrind: module
+	@apt_missing=""; command -v valgrind >/dev/null || apt_missing=valgrind; \
+	if [ -n "$$apt_missing" ]; then apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq valgrind; fi
+	$(PROVE_ENV) TEST_NGINX_USE_VALGRIND=1 TEST_NGINX_SERVROOT=$(CURDIR)/t/servroot-valgrind \
+	    prove -I t/lib t/0[1-9]*.t 2>&1 | tee $(BUILD)/valgrind.log
+	@if grep -E "Invalid (read|write|free)|uninitialised|definitely lost" \
+	    $(BUILD)/valgrind.log; then echo "valgrind: errors found"; exit 1; fi
+	@echo "valgrind: no invalid access, no definite leak"
 
 run: module
 	@mkdir -p $(RUN_PREFIX)/logs $(RUN_PREFIX)/conf $(RUN_PREFIX)/tmp
