@@ -353,3 +353,32 @@ POST /ingest
 cxbpush: push "post_call_push" of call "c-silent" failed: timed out waiting for the CRM
 --- no_check_leak
 --- wait: 0.3
+
+
+
+=== TEST 13: $cxbpush_method and $cxbpush_url in the push location
+--- http_config
+    log_format seen '$http_x_method $http_x_url';
+    upstream crm.test { server 127.0.0.1:$TEST_NGINX_RAND_PORT_1; }
+    server {
+        listen 127.0.0.1:$TEST_NGINX_RAND_PORT_1;
+        location / { access_log logs/seen.log seen; return 200; }
+    }
+--- config
+    location = /ingest { cxbpush_ingest; cxbpush_pass /_send; }
+    location = /_send {
+        internal;
+        proxy_set_header X-Method $cxbpush_method;
+        proxy_set_header X-Url $cxbpush_url;
+        proxy_pass $cxbpush_url;
+    }
+    location = /seen.log { alias $TEST_NGINX_SERVER_ROOT/logs/seen.log; }
+--- request eval
+["POST /ingest\n" . q({"call": {"call_id": "c-1"}, "bot": {"post_call_push": {"url": "http://crm.test/a?b=1", "method": "GET", "key_mapper": {"k": "v w"}}}}),
+ "GET /seen.log"]
+--- error_code eval
+[202, 200]
+--- response_body eval
+['{"call_id":"c-1","pushes":[{"integration":"post_call_push","status":"scheduled","reason":null}]}' . "\n",
+ "GET http://crm.test/a?b=1&k=v%20w\n"]
+--- no_check_leak
