@@ -17,6 +17,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "cxb_crypto.h"
 #include "cxb_sigv4.h"
 
 
@@ -45,8 +46,6 @@ static void cxb_s3_add_host(cxb_buf_t *b, const cxb_s3_t *s3,
 static int cxb_s3_host_has_bucket(const cxb_s3_t *s3, const cxb_s3_url_t *ep);
 static int cxb_s3_decode_key(cxb_buf_t *out, const char *p, size_t len);
 static int cxb_s3_valid_date(const char *date);
-static int cxb_hmac_sha256(unsigned char *md, const void *key,
-    size_t key_len, const void *p, size_t len);
 static void cxb_hex(char *dst, const unsigned char *src, size_t len);
 static int cxb_unhex(int c);
 static int cxb_lower(int c);
@@ -868,29 +867,6 @@ cxb_s3_valid_date(const char *date)
     }
 
     return date[CXB_S3_AMZ_DATE_LEN] == '\0';
-}
-
-
-static int
-cxb_hmac_sha256(unsigned char *md, const void *key, size_t key_len,
-    const void *p, size_t len)
-{
-    unsigned int   n;
-    unsigned char  r[EVP_MAX_MD_SIZE];
-
-    /* key and md may overlap: the chain feeds each key into the next */
-
-    if (HMAC(EVP_sha256(), key, (int) key_len, p, len, r, &n) == NULL
-        || n != 32)
-    {
-        OPENSSL_cleanse(r, sizeof(r));
-        return -1;
-    }
-
-    memcpy(md, r, 32);
-    OPENSSL_cleanse(r, sizeof(r));
-
-    return 0;
 }
 
 

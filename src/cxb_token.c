@@ -10,14 +10,13 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "cxb_crypto.h"
 #include "cxb_token.h"
 
 
 #define CXB_TOKEN_RAW_MAX  (CXB_TOKEN_OVERHEAD + CXB_TOKEN_KEY_MAX)
 
 
-static int cxb_token_hmac(unsigned char *md, const void *key, size_t key_len,
-    const void *p, size_t len);
 static int cxb_token_nonce(unsigned char *nonce, const cxb_token_key_t *k,
     const unsigned char *objkey, size_t len);
 static int cxb_token_gcm(int encrypt, const cxb_token_key_t *k,
@@ -55,10 +54,10 @@ cxb_token_key_derive(cxb_token_key_t *k, const unsigned char *secret,
 
     rc = -1;
 
-    if (cxb_token_hmac(prk, salt, sizeof(salt) - 1, secret, secret_len) == 0
-        && cxb_token_hmac(k->enc, prk, sizeof(prk), enc_info,
+    if (cxb_hmac_sha256(prk, salt, sizeof(salt) - 1, secret, secret_len) == 0
+        && cxb_hmac_sha256(k->enc, prk, sizeof(prk), enc_info,
                           sizeof(enc_info) - 1) == 0
-        && cxb_token_hmac(k->mac, prk, sizeof(prk), mac_info,
+        && cxb_hmac_sha256(k->mac, prk, sizeof(prk), mac_info,
                           sizeof(mac_info) - 1) == 0)
     {
         rc = 0;
@@ -186,33 +185,12 @@ cxb_token_open(cxb_buf_t *out, const cxb_token_key_t *keys, size_t nkeys,
 
 
 static int
-cxb_token_hmac(unsigned char *md, const void *key, size_t key_len,
-    const void *p, size_t len)
-{
-    unsigned int   n;
-    unsigned char  r[EVP_MAX_MD_SIZE];
-
-    if (HMAC(EVP_sha256(), key, (int) key_len, p, len, r, &n) == NULL
-        || n != 32)
-    {
-        OPENSSL_cleanse(r, sizeof(r));
-        return -1;
-    }
-
-    memcpy(md, r, 32);
-    OPENSSL_cleanse(r, sizeof(r));
-
-    return 0;
-}
-
-
-static int
 cxb_token_nonce(unsigned char *nonce, const cxb_token_key_t *k,
     const unsigned char *objkey, size_t len)
 {
     unsigned char  md[32];
 
-    if (cxb_token_hmac(md, k->mac, sizeof(k->mac), objkey, len) != 0) {
+    if (cxb_hmac_sha256(md, k->mac, sizeof(k->mac), objkey, len) != 0) {
         return -1;
     }
 
