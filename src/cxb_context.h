@@ -15,6 +15,7 @@
 #include <cjson/cJSON.h>
 
 #include "cxb_buf.h"
+#include "cxb_sign.h"
 #include "cxb_time.h"
 
 
@@ -41,6 +42,13 @@ typedef struct {
     int               (*presign)(void *data, cxb_buf_t *out,
                                  const char *ref);
     void               *recording_data;
+
+    /*
+     * Standard Webhooks signing: with keys, every push carries
+     * webhook-id, webhook-timestamp and webhook-signature.
+     */
+    const cxb_sign_key_t *sign_keys;
+    size_t              nsign_keys;
 } cxb_ctx_opts_t;
 
 

@@ -26,6 +26,7 @@ static cJSON *cxb_push_auto_body(cxb_call_t *c, const cJSON *sections,
     const char **bad);
 static int cxb_push_external(cxb_call_t *c, const cxb_resolver_t *r);
 static int cxb_push_json_body(cxb_push_t *p, const cJSON *body);
+static int cxb_push_sign(cxb_push_t *p, const cxb_ctx_opts_t *o);
 static int cxb_push_url(cxb_push_t *p, const char *url, size_t len,
     cxb_buf_t *query);
 static int cxb_push_header(cxb_push_t *p, const char *name,
@@ -72,6 +73,15 @@ cxb_call_build(cxb_call_t *c, const cJSON *doc, const cxb_ctx_opts_t *o,
     {
         cxb_call_free(c);
         return -2;
+    }
+
+    for (size_t i = 0; o->nsign_keys && i < c->npushes; i++) {
+        if (c->pushes[i].state == CXB_PUSH_READY
+            && cxb_push_sign(&c->pushes[i], o) != 0)
+        {
+            cxb_call_free(c);
+            return -2;
+        }
     }
 
     return 0;
@@ -879,6 +889,45 @@ cxb_push_json_body(cxb_push_t *p, const cJSON *body)
     p->body_len = strlen(s);
 
     return 0;
+}
+
+
+/* Standard Webhooks headers over the push's id, the time and its body */
+
+static int
+cxb_push_sign(cxb_push_t *p, const cxb_ctx_opts_t *o)
+{
+    int        rc;
+    char       ts[24];
+    int64_t    now;
+    cxb_buf_t  sig;
+
+    now = o->now_ms / 1000;
+    snprintf(ts, sizeof(ts), "%lld", (long long) now);
+
+    cxb_buf_init(&sig);
+
+    if (cxb_sign(&sig, o->sign_keys, o->nsign_keys, p->id, now,
+                 p->body ? p->body : "", p->body_len)
+        != 0)
+    {
+        cxb_buf_free(&sig);
+        return -1;
+    }
+
+    rc = cxb_push_header(p, "webhook-id", p->id, strlen(p->id));
+
+    if (rc == 0) {
+        rc = cxb_push_header(p, "webhook-timestamp", ts, strlen(ts));
+    }
+
+    if (rc == 0) {
+        rc = cxb_push_header(p, "webhook-signature", sig.data, sig.len);
+    }
+
+    cxb_buf_free(&sig);
+
+    return rc;
 }
 
 
