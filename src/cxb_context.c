@@ -3,6 +3,7 @@
  */
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -321,7 +322,8 @@ cxb_check_fields(const cJSON *obj, const char *prefix,
             break;
 
         case CXB_T_ARRAY:
-            if (cJSON_IsArray(item)) {
+            /* a raw item is a transcript kept as (valid) JSON text */
+            if (cJSON_IsArray(item) || item->type == cJSON_Raw) {
                 continue;
             }
             what = "an array";
@@ -737,8 +739,7 @@ cxb_ctx_result_ns(cxb_ctx_t *ctx, cJSON *root, const cxb_ctx_opts_t *o,
     cxb_add_time(ctx, ns, "call_end_time", end, failed);
     cxb_add_time(ctx, ns, "call_answer_time", answer, failed);
 
-    cxb_add_lazy(ctx, ns, "transcript", CXB_LAZY_TRANSCRIPT,
-                 cJSON_GetObjectItemCaseSensitive(call, "transcript"), failed);
+    cxb_add_lazy(ctx, ns, "transcript", CXB_LAZY_TRANSCRIPT, NULL, failed);
 
     /* transfer */
 
@@ -866,7 +867,7 @@ cxb_auto_case(const cJSON *call)
         return "SYSTEM_ERROR";
     }
 
-    tr = cJSON_GetObjectItemCaseSensitive(call, "transcript");
+    tr = cxb_doc_transcript(call);
 
     if (cJSON_IsArray(tr)) {
         cJSON_ArrayForEach(turn, tr) {
@@ -918,7 +919,8 @@ cxb_materialize(cxb_ctx_t *ctx, int which)
         return 0;
     }
 
-    src = ctx->lazy_src[which];
+    src = (which == CXB_LAZY_TRANSCRIPT) ? cxb_doc_transcript(ctx->call)
+                                         : ctx->lazy_src[which];
 
     if (src == NULL || cJSON_IsNull(src)) {
         s = malloc(sizeof(which == CXB_LAZY_SIP ? "{}" : "[]"));
@@ -962,13 +964,488 @@ cxb_ctx_free(cxb_ctx_t *ctx)
 }
 
 
+/*
+ * The result document parser.
+ *
+ * The transcript is most of a result document's bytes and most of its
+ * JSON nodes, yet few pushes use it.  So the document is scanned once
+ * (nesting depth, and the byte range of call.transcript, which is checked
+ * to be valid JSON on the way), the rest is parsed by cJSON, and the
+ * transcript is kept as a raw item (valid JSON text) that
+ * cxb_doc_transcript() parses on first use.
+ */
+
+typedef struct {
+    const char   *p;
+    const char   *end;
+    size_t        depth;
+} cxb_scan_t;
+
+
+static int cxb_scan_value(cxb_scan_t *sc);
+
+
+#define CXB_ONES    0x0101010101010101ULL
+#define CXB_HIGHS   0x8080808080808080ULL
+
+/* whether any of 8 bytes is '"', '\\' or a control byte (< 0x20) */
+#define cxb_special8(v)                                                       \
+    (((((v) ^ (CXB_ONES * '"')) - CXB_ONES) & ~((v) ^ (CXB_ONES * '"'))       \
+      & CXB_HIGHS)                                                            \
+     | ((((v) ^ (CXB_ONES * '\\')) - CXB_ONES) & ~((v) ^ (CXB_ONES * '\\'))    \
+        & CXB_HIGHS)                                                          \
+     | (((v) - CXB_ONES * 0x20) & ~(v) & CXB_HIGHS))
+
+
+/* skips string bytes that need no look, eight at a time */
+
+static const char *
+cxb_skip_plain(const char *p, const char *end)
+{
+    uint64_t  v;
+
+    while (end - p >= 8) {
+        memcpy(&v, p, 8);
+
+        if (cxb_special8(v)) {
+            break;
+        }
+
+        p += 8;
+    }
+
+    return p;
+}
+
+
+static void
+cxb_scan_ws(cxb_scan_t *sc)
+{
+    while (sc->p < sc->end
+           && (*sc->p == ' ' || *sc->p == '\t' || *sc->p == '\n'
+               || *sc->p == '\r'))
+    {
+        sc->p++;
+    }
+}
+
+
+static int
+cxb_scan_hex4(const char *p, unsigned *v)
+{
+    int  i;
+
+    *v = 0;
+
+    for (i = 0; i < 4; i++) {
+        *v <<= 4;
+
+        if (p[i] >= '0' && p[i] <= '9') {
+            *v |= (unsigned) (p[i] - '0');
+
+        } else if ((p[i] | 0x20) >= 'a' && (p[i] | 0x20) <= 'f') {
+            *v |= (unsigned) ((p[i] | 0x20) - 'a' + 10);
+
+        } else {
+            return -1;
+        }
+    }
+
+    return 0;
+}
+
+
+/* a strict JSON string: escapes, surrogate pairs, no raw control bytes */
+
+static int
+cxb_scan_string(cxb_scan_t *sc)
+{
+    unsigned              u, l;
+    const unsigned char  *p, *end;
+
+    p = (const unsigned char *) sc->p + 1;
+    end = (const unsigned char *) sc->end;
+
+    for ( ;; ) {
+        p = (const unsigned char *) cxb_skip_plain((const char *) p,
+                                                   (const char *) end);
+
+        while (p < end && *p != '"' && *p != '\\' && *p >= 0x20) {
+            p++;
+        }
+
+        if (p == end || *p < 0x20) {
+            return -1;
+        }
+
+        if (*p == '"') {
+            sc->p = (const char *) p + 1;
+            return 0;
+        }
+
+        /* a backslash */
+
+        if (end - p < 2) {
+            return -1;
+        }
+
+        switch (p[1]) {
+
+        case '"': case '\\': case '/': case 'b': case 'f': case 'n':
+        case 'r': case 't':
+            p += 2;
+            break;
+
+        case 'u':
+            if (end - p < 6 || cxb_scan_hex4((const char *) p + 2, &u) != 0
+                || (u >= 0xdc00 && u <= 0xdfff))
+            {
+                return -1;
+            }
+
+            p += 6;
+
+            if (u >= 0xd800 && u <= 0xdbff) {
+                if (end - p < 6 || p[0] != '\\' || p[1] != 'u'
+                    || cxb_scan_hex4((const char *) p + 2, &l) != 0
+                    || l < 0xdc00 || l > 0xdfff)
+                {
+                    return -1;
+                }
+
+                p += 6;
+            }
+
+            break;
+
+        default:
+            return -1;
+        }
+    }
+}
+
+
+static int
+cxb_scan_number(cxb_scan_t *sc)
+{
+    const char  *p, *end;
+
+    p = sc->p;
+    end = sc->end;
+
+    if (p < end && *p == '-') {
+        p++;
+    }
+
+    if (p < end && *p == '0') {
+        p++;
+
+    } else if (p < end && *p >= '1' && *p <= '9') {
+        while (p < end && *p >= '0' && *p <= '9') {
+            p++;
+        }
+
+    } else {
+        return -1;
+    }
+
+    if (p < end && *p == '.') {
+        p++;
+
+        if (p == end || *p < '0' || *p > '9') {
+            return -1;
+        }
+
+        while (p < end && *p >= '0' && *p <= '9') {
+            p++;
+        }
+    }
+
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        p++;
+
+        if (p < end && (*p == '+' || *p == '-')) {
+            p++;
+        }
+
+        if (p == end || *p < '0' || *p > '9') {
+            return -1;
+        }
+
+        while (p < end && *p >= '0' && *p <= '9') {
+            p++;
+        }
+    }
+
+    sc->p = p;
+
+    return 0;
+}
+
+
+static int
+cxb_scan_literal(cxb_scan_t *sc, const char *lit, size_t n)
+{
+    if ((size_t) (sc->end - sc->p) < n || memcmp(sc->p, lit, n) != 0) {
+        return -1;
+    }
+
+    sc->p += n;
+
+    return 0;
+}
+
+
+/* a strict JSON value at sc->p (no leading white space) */
+
+static int
+cxb_scan_value(cxb_scan_t *sc)
+{
+    char  close;
+
+    if (sc->p == sc->end) {
+        return -1;
+    }
+
+    switch (*sc->p) {
+
+    case '"':
+        return cxb_scan_string(sc);
+
+    case 't':
+        return cxb_scan_literal(sc, "true", 4);
+
+    case 'f':
+        return cxb_scan_literal(sc, "false", 5);
+
+    case 'n':
+        return cxb_scan_literal(sc, "null", 4);
+
+    case '[':
+    case '{':
+        break;
+
+    default:
+        return cxb_scan_number(sc);
+    }
+
+    if (++sc->depth > CXB_DOC_MAX_DEPTH) {
+        return -1;
+    }
+
+    close = (*sc->p == '[') ? ']' : '}';
+    sc->p++;
+    cxb_scan_ws(sc);
+
+    if (sc->p < sc->end && *sc->p == close) {
+        sc->p++;
+        sc->depth--;
+        return 0;
+    }
+
+    for ( ;; ) {
+        if (close == '}') {
+            if (sc->p == sc->end || *sc->p != '"' || cxb_scan_string(sc) != 0)
+            {
+                return -1;
+            }
+
+            cxb_scan_ws(sc);
+
+            if (sc->p == sc->end || *sc->p != ':') {
+                return -1;
+            }
+
+            sc->p++;
+            cxb_scan_ws(sc);
+        }
+
+        if (cxb_scan_value(sc) != 0) {
+            return -1;
+        }
+
+        cxb_scan_ws(sc);
+
+        if (sc->p == sc->end) {
+            return -1;
+        }
+
+        if (*sc->p == close) {
+            sc->p++;
+            sc->depth--;
+            return 0;
+        }
+
+        if (*sc->p != ',') {
+            return -1;
+        }
+
+        sc->p++;
+        cxb_scan_ws(sc);
+    }
+}
+
+
+/*
+ * One pass over the document: the nesting depth, and where the value of
+ * call.transcript is when it is an array (vs..ve; found is 0 otherwise,
+ * or when that array is not valid JSON: cJSON then reports the error).
+ * Returns -1 when the document nests too deep.
+ */
+
+static int
+cxb_doc_scan(const char *s, size_t len, const char **vs, const char **ve)
+{
+    int          in_call, call_seen, tr_seen;
+    char         stack[CXB_DOC_MAX_DEPTH + 1];
+    char         key_expected[CXB_DOC_MAX_DEPTH + 1];
+    size_t       depth, klen;
+    cxb_scan_t   sc;
+    const char  *p, *end, *k;
+
+    p = s;
+    end = s + len;
+    depth = 0;
+    in_call = 0;
+    call_seen = 0;
+    tr_seen = 0;
+    *vs = NULL;
+    *ve = NULL;
+
+    while (p < end) {
+
+        switch (*p) {
+
+        case '"':
+
+            /* a loose skip: cJSON validates all but the transcript */
+
+            k = ++p;
+
+            for ( ;; ) {
+                p = cxb_skip_plain(p, end);
+
+                if (p >= end || *p == '"') {
+                    break;
+                }
+
+                p += (*p == '\\') ? 2 : 1;
+            }
+
+            if (p >= end) {
+                return 0;
+            }
+
+            klen = (size_t) (p - k);
+            p++;
+
+            if (depth == 0 || stack[depth] != '{' || !key_expected[depth]) {
+                break;
+            }
+
+            key_expected[depth] = 0;
+
+            if (depth == 1) {
+                /* only the first "call" counts, as for cJSON's lookups */
+                in_call = !call_seen && klen == 4 && memcmp(k, "call", 4) == 0;
+                call_seen |= in_call;
+                break;
+            }
+
+            if (depth != 2 || !in_call || tr_seen
+                || klen != 10 || memcmp(k, "transcript", 10) != 0)
+            {
+                break;
+            }
+
+            tr_seen = 1;
+
+            sc.p = p;
+            sc.end = end;
+            cxb_scan_ws(&sc);
+
+            if (sc.p == end || *sc.p != ':') {
+                break;
+            }
+
+            sc.p++;
+            cxb_scan_ws(&sc);
+
+            if (sc.p == end || *sc.p != '[') {
+                break;
+            }
+
+            k = sc.p;
+            sc.depth = depth;
+
+            if (cxb_scan_value(&sc) != 0) {
+                if (sc.depth > CXB_DOC_MAX_DEPTH) {
+                    return -1;
+                }
+
+                break;
+            }
+
+            *vs = k;
+            *ve = sc.p;
+            p = sc.p;
+            break;
+
+        case '{':
+        case '[':
+            if (++depth > CXB_DOC_MAX_DEPTH) {
+                return -1;
+            }
+
+            stack[depth] = *p;
+            key_expected[depth] = (*p == '{');
+
+            if (depth == 2 && (stack[1] != '{' || *p != '{')) {
+                in_call = 0;
+            }
+
+            p++;
+            break;
+
+        case '}':
+        case ']':
+            if (depth) {
+                if (depth == 2) {
+                    in_call = 0;
+                }
+
+                depth--;
+            }
+
+            p++;
+            break;
+
+        case ',':
+            if (depth && stack[depth] == '{') {
+                key_expected[depth] = 1;
+            }
+
+            p++;
+            break;
+
+        default:
+            p++;
+            break;
+        }
+    }
+
+    return 0;
+}
+
+
 cJSON *
 cxb_doc_parse(const char *s, size_t len, cxb_buf_t *err)
 {
-    int          in_str, esc;
-    cJSON       *doc;
-    size_t       i, depth;
-    const char  *end;
+    char         *raw;
+    cJSON        *doc, *call, *item;
+    size_t        i, skipped;
+    cxb_buf_t     b;
+    const char   *end, *vs, *ve, *in;
 
     for (i = 0; i < len; i++) {
         if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n') {
@@ -981,77 +1458,130 @@ cxb_doc_parse(const char *s, size_t len, cxb_buf_t *err)
         return NULL;
     }
 
-    /* a linear pre-scan gives a clear error for absurd nesting */
-
-    depth = 0;
-    in_str = 0;
-    esc = 0;
-
-    for ( /* void */ ; i < len; i++) {
-        if (in_str) {
-            if (esc) {
-                esc = 0;
-
-            } else if (s[i] == '\\') {
-                esc = 1;
-
-            } else if (s[i] == '"') {
-                in_str = 0;
-            }
-
-            continue;
-        }
-
-        switch (s[i]) {
-
-        case '"':
-            in_str = 1;
-            break;
-
-        case '{':
-        case '[':
-            if (++depth > CXB_DOC_MAX_DEPTH) {
-                cxb_buf_printf(err, "the JSON document is nested deeper "
-                               "than %d levels", CXB_DOC_MAX_DEPTH);
-                return NULL;
-            }
-            break;
-
-        case '}':
-        case ']':
-            if (depth) {
-                depth--;
-            }
-            break;
-        }
+    if (cxb_doc_scan(s, len, &vs, &ve) != 0) {
+        cxb_buf_printf(err, "the JSON document is nested deeper than %d "
+                       "levels", CXB_DOC_MAX_DEPTH);
+        return NULL;
     }
 
-    doc = cJSON_ParseWithLengthOpts(s, len, &end, 0);
+    /* parse the document with "[]" in place of the transcript */
+
+    cxb_buf_init(&b);
+    in = s;
+    skipped = 0;
+
+    if (vs != NULL) {
+        cxb_buf_add(&b, s, (size_t) (vs - s));
+        cxb_buf_add(&b, "[]", 2);
+        cxb_buf_add(&b, ve, (size_t) (s + len - ve));
+
+        if (b.failed) {
+            cxb_buf_free(&b);
+            return NULL;
+        }
+
+        in = b.data;
+        skipped = (size_t) (ve - vs) - 2;
+        len -= skipped;
+    }
+
+    doc = cJSON_ParseWithLengthOpts(in, len, &end, 0);
 
     if (doc == NULL) {
         end = cJSON_GetErrorPtr();
 
-        if (end >= s && end <= s + len) {
+        if (end >= in && end <= in + len) {
+            i = (size_t) (end - in);
+
+            if (vs != NULL && i >= (size_t) (vs - s) + 2) {
+                i += skipped;
+            }
+
             cxb_buf_printf(err, "the body is not valid JSON (error near "
-                           "byte %zu)", (size_t) (end - s));
+                           "byte %zu)", i);
 
         } else {
             cxb_buf_adds(err, "the body is not valid JSON");
         }
 
+        cxb_buf_free(&b);
         return NULL;
     }
 
-    for ( /* void */ ; end < s + len; end++) {
-        if (*end != ' ' && *end != '\t' && *end != '\r' && *end != '\n'
-            && *end != '\0')
-        {
+    for ( /* void */ ; end < in + len; end++) {
+        if (*end != ' ' && *end != '\t' && *end != '\r' && *end != '\n') {
+            i = (size_t) (end - in);
+
+            if (vs != NULL && i >= (size_t) (vs - s) + 2) {
+                i += skipped;
+            }
+
             cJSON_Delete(doc);
+            cxb_buf_free(&b);
             cxb_buf_printf(err, "the body is not valid JSON (trailing data "
-                           "at byte %zu)", (size_t) (end - s));
+                           "at byte %zu)", i);
             return NULL;
         }
     }
 
+    cxb_buf_free(&b);
+
+    if (vs == NULL) {
+        return doc;
+    }
+
+    /* keep the transcript's text as a raw item, parsed on first use */
+
+    call = cJSON_GetObjectItemCaseSensitive(doc, "call");
+    item = cJSON_GetObjectItemCaseSensitive(call, "transcript");
+
+    if (!cJSON_IsArray(item) || item->child != NULL) {
+        /* not the value scanned (a duplicate key): parse it all instead */
+        cJSON_Delete(doc);
+        return cJSON_ParseWithLength(s, len + skipped);
+    }
+
+    raw = cJSON_malloc((size_t) (ve - vs) + 1);
+    if (raw == NULL) {
+        cJSON_Delete(doc);
+        return NULL;
+    }
+
+    memcpy(raw, vs, (size_t) (ve - vs));
+    raw[ve - vs] = '\0';
+
+    item->type = cJSON_Raw;
+    item->valuestring = raw;
+
     return doc;
+}
+
+
+const cJSON *
+cxb_doc_transcript(const cJSON *call)
+{
+    cJSON  *item, *parsed;
+
+    item = cJSON_GetObjectItemCaseSensitive(call, "transcript");
+
+    if (item == NULL || item->type != cJSON_Raw || item->valuestring == NULL)
+    {
+        return item;
+    }
+
+    parsed = cJSON_Parse(item->valuestring);
+    if (parsed == NULL) {
+        return NULL;
+    }
+
+    /* the document owns its transcript: swap the raw text for the tree */
+
+    cJSON_free(item->valuestring);
+    item->valuestring = NULL;
+    item->type = parsed->type;
+    item->child = parsed->child;
+    parsed->child = NULL;
+    cJSON_Delete(parsed);
+
+    return item;
 }

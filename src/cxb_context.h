@@ -90,6 +90,13 @@ const cJSON *cxb_ctx_lookup(void *data, const char *path, size_t len);
  */
 cJSON *cxb_doc_parse(const char *s, size_t len, cxb_buf_t *err);
 
+/*
+ * call.transcript of a document from cxb_doc_parse(), which keeps it as raw
+ * JSON text: parsed (once) on first use.  NULL when absent, or when it
+ * cannot be parsed (out of memory).
+ */
+const cJSON *cxb_doc_transcript(const cJSON *call);
+
 /* Renders every lazy value, so that the whole tree can be printed. */
 int cxb_ctx_materialize(cxb_ctx_t *ctx);
 

@@ -26,6 +26,7 @@ static cJSON *cxb_push_auto_body(cxb_call_t *c, const cJSON *sections,
     const char **bad);
 static int cxb_push_external(cxb_call_t *c, const cxb_resolver_t *r);
 static int cxb_push_json_body(cxb_push_t *p, const cJSON *body);
+static int cxb_transcript_empty(const cJSON *tr);
 static int cxb_push_sign(cxb_push_t *p, const cxb_ctx_opts_t *o);
 static int cxb_push_url(cxb_push_t *p, const char *url, size_t len,
     cxb_buf_t *query);
@@ -60,6 +61,15 @@ cxb_call_build(cxb_call_t *c, const cJSON *doc, const cxb_ctx_opts_t *o,
     rc = cxb_ctx_build(&c->ctx, doc, o, err);
     if (rc != 0) {
         return rc;
+    }
+
+    c->call_id = strdup(c->ctx.call_id);
+    c->bot_id = strdup(c->ctx.bot_id);
+    c->start_ms = c->ctx.start_ms;
+
+    if (c->call_id == NULL || c->bot_id == NULL) {
+        cxb_call_free(c);
+        return -2;
     }
 
     c->nonce = o->nonce;
@@ -102,7 +112,20 @@ cxb_call_free(cxb_call_t *c)
     c->npushes = 0;
     c->nalloc = 0;
 
+    free(c->call_id);
+    free(c->bot_id);
+    c->call_id = NULL;
+    c->bot_id = NULL;
+
     cxb_ctx_free(&c->ctx);
+}
+
+
+void
+cxb_call_drop_context(cxb_call_t *c)
+{
+    cxb_ctx_free(&c->ctx);
+    memset(&c->ctx, 0, sizeof(cxb_ctx_t));
 }
 
 
@@ -463,7 +486,7 @@ cxb_push_integration(cxb_call_t *c, const cxb_resolver_t *r,
 
     tr = cJSON_GetObjectItemCaseSensitive(c->ctx.call, "transcript");
 
-    if (cJSON_GetArraySize(tr) == 0) {
+    if (cxb_transcript_empty(tr)) {
         cxb_push_skip(p, CXB_PUSH_SKIPPED, "the call has no transcript");
         return 0;
     }
@@ -610,6 +633,27 @@ cxb_push_integration(cxb_call_t *c, const cxb_resolver_t *r,
 
     return cxb_push_header(p, "Content-Type", "application/json",
                            sizeof("application/json") - 1);
+}
+
+
+/* whether a transcript is absent or empty, without parsing a raw one */
+
+static int
+cxb_transcript_empty(const cJSON *tr)
+{
+    const char  *p;
+
+    if (tr != NULL && tr->type == cJSON_Raw && tr->valuestring != NULL) {
+        for (p = tr->valuestring + 1; *p == ' ' || *p == '\t' || *p == '\n'
+                                      || *p == '\r'; p++)
+        {
+            /* void */
+        }
+
+        return *p == ']';
+    }
+
+    return !cJSON_IsArray(tr) || tr->child == NULL;
 }
 
 
@@ -803,7 +847,7 @@ cxb_push_external(cxb_call_t *c, const cxb_resolver_t *r)
         cxb_ref(call, "recording_url", v);
     }
 
-    item = cJSON_GetObjectItemCaseSensitive(ex, "transcript");
+    item = cxb_doc_transcript(ex);
 
     if (cJSON_IsArray(item)) {
         cxb_ref(call, "transcript", item);
@@ -1209,7 +1253,7 @@ cxb_call_answer(cxb_buf_t *out, cxb_call_t *c, int dry_run)
         return -1;
     }
 
-    ok = cJSON_AddStringToObject(ans, "call_id", c->ctx.call_id) != NULL;
+    ok = cJSON_AddStringToObject(ans, "call_id", c->call_id) != NULL;
 
     if (ok && dry_run) {
         ok = cxb_ctx_materialize(&c->ctx) == 0
@@ -1266,7 +1310,7 @@ cxb_call_answer(cxb_buf_t *out, cxb_call_t *c, int dry_run)
     }
 
     cxb_buf_adds(out, s);
-    free(s);
+    cJSON_free(s);
 
     return out->failed ? -1 : 0;
 }
@@ -1287,8 +1331,8 @@ cxb_record(cxb_buf_t *out, const cxb_call_t *c, const cxb_push_t *p,
     }
 
     ok = cJSON_AddStringToObject(rec, "id", p->id) != NULL
-         && cJSON_AddStringToObject(rec, "call_id", c->ctx.call_id) != NULL
-         && cJSON_AddStringToObject(rec, "bot_id", c->ctx.bot_id) != NULL
+         && cJSON_AddStringToObject(rec, "call_id", c->call_id) != NULL
+         && cJSON_AddStringToObject(rec, "bot_id", c->bot_id) != NULL
          && cJSON_AddStringToObject(rec, "integration", p->integration)
             != NULL
          && cJSON_AddStringToObject(rec, "status", res->status) != NULL;
@@ -1340,8 +1384,8 @@ cxb_record(cxb_buf_t *out, const cxb_call_t *c, const cxb_push_t *p,
          && cJSON_AddStringToObject(ev, "type", p->event_type) != NULL;
 
     if (ok) {
-        if (c->ctx.start_ms != CXB_TIME_NONE) {
-            t = res->at_ms - c->ctx.start_ms;
+        if (c->start_ms != CXB_TIME_NONE) {
+            t = res->at_ms - c->start_ms;
             v = cJSON_CreateNumber((double) t / 1000.0);
 
         } else {
@@ -1364,7 +1408,7 @@ cxb_record(cxb_buf_t *out, const cxb_call_t *c, const cxb_push_t *p,
     }
 
     cxb_buf_adds(out, s);
-    free(s);
+    cJSON_free(s);
 
     return out->failed ? -1 : 0;
 }
@@ -1385,9 +1429,20 @@ cxb_json_string_utf8(const char *s, size_t len)
     u = (const unsigned char *) s;
     k = 0;
 
+    if (cxb_buf_reserve(&b, len) != 0) {
+        return NULL;
+    }
+
     while (k < len) {
         if (u[k] != 0 && u[k] < 0x80) {
-            cxb_buf_addc(&b, (char) u[k++]);
+            size_t  run = k;
+
+            while (run < len && u[run] != 0 && u[run] < 0x80) {
+                run++;
+            }
+
+            cxb_buf_add(&b, s + k, run - k);
+            k = run;
             continue;
         }
 

@@ -49,7 +49,10 @@ typedef struct {
 
 
 typedef struct {
-    cxb_ctx_t           ctx;
+    cxb_ctx_t           ctx;            /* until cxb_call_drop_context() */
+    char               *call_id;
+    char               *bot_id;
+    int64_t             start_ms;
     cxb_push_t         *pushes;
     size_t              npushes;
     size_t              nalloc;
@@ -76,6 +79,13 @@ typedef struct {
 int cxb_call_build(cxb_call_t *c, const cJSON *doc, const cxb_ctx_opts_t *o,
     cxb_buf_t *err);
 void cxb_call_free(cxb_call_t *c);
+
+/*
+ * Frees the variable context once the pushes are built and the answer is
+ * written: records need only the call's own fields.  The caller may then
+ * delete the document (the context borrows from it).
+ */
+void cxb_call_drop_context(cxb_call_t *c);
 
 /* The ingestion answer: 202's {"call_id", "pushes"} or the dry run's. */
 int cxb_call_answer(cxb_buf_t *out, cxb_call_t *c, int dry_run);

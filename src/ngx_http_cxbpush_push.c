@@ -286,7 +286,7 @@ ngx_http_cxbpush_push_done(ngx_http_request_t *r, void *data, ngx_int_t rc)
     if (res.status[0] != 'o') {
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                       "cxbpush: push \"%s\" of call \"%s\" %s%s%s",
-                      ctx->push->integration, ctx->call->call.ctx.call_id,
+                      ctx->push->integration, ctx->call->call.call_id,
                       res.status, res.error ? ": " : "",
                       res.error ? res.error : "");
     }
@@ -337,6 +337,11 @@ ngx_http_cxbpush_record(ngx_http_cxbpush_call_t *hc, cxb_push_t *p,
     ngx_http_cxbpush_sr_ctx_t  *ctx;
 
     r = hc->request;
+
+    if (hc->conf->log == NULL && hc->conf->result_pass.len == 0) {
+        /* nobody reads records: don't build them */
+        return;
+    }
 
     cxb_buf_init(&line);
 
@@ -426,7 +431,7 @@ ngx_http_cxbpush_sink_done(ngx_http_request_t *r, void *data, ngx_int_t rc)
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "cxbpush: result record of \"%s\" of call \"%s\" not "
                       "accepted by \"%V\" (status %i)",
-                      ctx->push->integration, ctx->call->call.ctx.call_id,
+                      ctx->push->integration, ctx->call->call.call_id,
                       &ctx->call->conf->result_pass,
                       ctx->http_status >= 0 ? ctx->http_status
                                             : ctx->err_status);
