@@ -975,16 +975,6 @@ cxb_ctx_free(cxb_ctx_t *ctx)
  * cxb_doc_transcript() parses on first use.
  */
 
-typedef struct {
-    const char   *p;
-    const char   *end;
-    size_t        depth;
-} cxb_scan_t;
-
-
-static int cxb_scan_value(cxb_scan_t *sc);
-
-
 #define CXB_ONES    0x0101010101010101ULL
 #define CXB_HIGHS   0x8080808080808080ULL
 
@@ -996,10 +986,15 @@ static int cxb_scan_value(cxb_scan_t *sc);
         & CXB_HIGHS)                                                          \
      | (((v) - CXB_ONES * 0x20) & ~(v) & CXB_HIGHS))
 
+#define cxb_skip_ws(p, end)                                                   \
+    while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')) { \
+        p++;                                                                  \
+    }
+
 
 /* skips string bytes that need no look, eight at a time */
 
-static const char *
+static inline const char *
 cxb_skip_plain(const char *p, const char *end)
 {
     uint64_t  v;
@@ -1014,24 +1009,16 @@ cxb_skip_plain(const char *p, const char *end)
         p += 8;
     }
 
+    while (p < end && *p != '"' && *p != '\\' && (unsigned char) *p >= 0x20) {
+        p++;
+    }
+
     return p;
 }
 
 
-static void
-cxb_scan_ws(cxb_scan_t *sc)
-{
-    while (sc->p < sc->end
-           && (*sc->p == ' ' || *sc->p == '\t' || *sc->p == '\n'
-               || *sc->p == '\r'))
-    {
-        sc->p++;
-    }
-}
-
-
 static int
-cxb_scan_hex4(const char *p, unsigned *v)
+cxb_hex4(const char *p, unsigned *v)
 {
     int  i;
 
@@ -1055,38 +1042,33 @@ cxb_scan_hex4(const char *p, unsigned *v)
 }
 
 
-/* a strict JSON string: escapes, surrogate pairs, no raw control bytes */
+/*
+ * A strict JSON string at p (the opening quote): escapes, surrogate pairs,
+ * no raw control bytes.  Returns what follows it, or NULL.
+ */
 
-static int
-cxb_scan_string(cxb_scan_t *sc)
+static const char *
+cxb_valid_string(const char *p, const char *end)
 {
-    unsigned              u, l;
-    const unsigned char  *p, *end;
+    unsigned  u, l;
 
-    p = (const unsigned char *) sc->p + 1;
-    end = (const unsigned char *) sc->end;
+    p++;
 
     for ( ;; ) {
-        p = (const unsigned char *) cxb_skip_plain((const char *) p,
-                                                   (const char *) end);
+        p = cxb_skip_plain(p, end);
 
-        while (p < end && *p != '"' && *p != '\\' && *p >= 0x20) {
-            p++;
-        }
-
-        if (p == end || *p < 0x20) {
-            return -1;
+        if (p == end || (unsigned char) *p < 0x20) {
+            return NULL;
         }
 
         if (*p == '"') {
-            sc->p = (const char *) p + 1;
-            return 0;
+            return p + 1;
         }
 
         /* a backslash */
 
         if (end - p < 2) {
-            return -1;
+            return NULL;
         }
 
         switch (p[1]) {
@@ -1097,20 +1079,19 @@ cxb_scan_string(cxb_scan_t *sc)
             break;
 
         case 'u':
-            if (end - p < 6 || cxb_scan_hex4((const char *) p + 2, &u) != 0
+            if (end - p < 6 || cxb_hex4(p + 2, &u) != 0
                 || (u >= 0xdc00 && u <= 0xdfff))
             {
-                return -1;
+                return NULL;
             }
 
             p += 6;
 
             if (u >= 0xd800 && u <= 0xdbff) {
                 if (end - p < 6 || p[0] != '\\' || p[1] != 'u'
-                    || cxb_scan_hex4((const char *) p + 2, &l) != 0
-                    || l < 0xdc00 || l > 0xdfff)
+                    || cxb_hex4(p + 2, &l) != 0 || l < 0xdc00 || l > 0xdfff)
                 {
-                    return -1;
+                    return NULL;
                 }
 
                 p += 6;
@@ -1119,21 +1100,30 @@ cxb_scan_string(cxb_scan_t *sc)
             break;
 
         default:
-            return -1;
+            return NULL;
         }
     }
 }
 
 
-static int
-cxb_scan_number(cxb_scan_t *sc)
+/* a strict JSON number or literal at p; what follows it, or NULL */
+
+static const char *
+cxb_valid_scalar(const char *p, const char *end)
 {
-    const char  *p, *end;
+    if (*p == 't') {
+        return (end - p >= 4 && memcmp(p, "true", 4) == 0) ? p + 4 : NULL;
+    }
 
-    p = sc->p;
-    end = sc->end;
+    if (*p == 'f') {
+        return (end - p >= 5 && memcmp(p, "false", 5) == 0) ? p + 5 : NULL;
+    }
 
-    if (p < end && *p == '-') {
+    if (*p == 'n') {
+        return (end - p >= 4 && memcmp(p, "null", 4) == 0) ? p + 4 : NULL;
+    }
+
+    if (*p == '-') {
         p++;
     }
 
@@ -1146,14 +1136,14 @@ cxb_scan_number(cxb_scan_t *sc)
         }
 
     } else {
-        return -1;
+        return NULL;
     }
 
     if (p < end && *p == '.') {
         p++;
 
         if (p == end || *p < '0' || *p > '9') {
-            return -1;
+            return NULL;
         }
 
         while (p < end && *p >= '0' && *p <= '9') {
@@ -1169,7 +1159,7 @@ cxb_scan_number(cxb_scan_t *sc)
         }
 
         if (p == end || *p < '0' || *p > '9') {
-            return -1;
+            return NULL;
         }
 
         while (p < end && *p >= '0' && *p <= '9') {
@@ -1177,112 +1167,104 @@ cxb_scan_number(cxb_scan_t *sc)
         }
     }
 
-    sc->p = p;
-
-    return 0;
+    return p;
 }
 
 
-static int
-cxb_scan_literal(cxb_scan_t *sc, const char *lit, size_t n)
+/*
+ * A strict JSON array or object at p, nested at most CXB_DOC_MAX_DEPTH
+ * levels counting the depth it starts at.  Returns what follows it, or
+ * NULL (*deep is set when it nests too deep).
+ */
+
+static const char *
+cxb_valid_container(const char *p, const char *end, size_t depth, int *deep)
 {
-    if ((size_t) (sc->end - sc->p) < n || memcmp(sc->p, lit, n) != 0) {
-        return -1;
+    char    stack[CXB_DOC_MAX_DEPTH + 1];
+    size_t  d;
+
+    d = 0;
+
+    /* p is at '[' or '{' */
+
+open:
+
+    if (depth + d + 1 > CXB_DOC_MAX_DEPTH) {
+        *deep = 1;
+        return NULL;
     }
 
-    sc->p += n;
+    stack[++d] = (*p == '[') ? ']' : '}';
+    p++;
+    cxb_skip_ws(p, end);
 
-    return 0;
-}
-
-
-/* a strict JSON value at sc->p (no leading white space) */
-
-static int
-cxb_scan_value(cxb_scan_t *sc)
-{
-    char  close;
-
-    if (sc->p == sc->end) {
-        return -1;
+    if (p < end && *p == stack[d]) {
+        p++;
+        goto close;
     }
 
-    switch (*sc->p) {
+member:
 
-    case '"':
-        return cxb_scan_string(sc);
-
-    case 't':
-        return cxb_scan_literal(sc, "true", 4);
-
-    case 'f':
-        return cxb_scan_literal(sc, "false", 5);
-
-    case 'n':
-        return cxb_scan_literal(sc, "null", 4);
-
-    case '[':
-    case '{':
-        break;
-
-    default:
-        return cxb_scan_number(sc);
-    }
-
-    if (++sc->depth > CXB_DOC_MAX_DEPTH) {
-        return -1;
-    }
-
-    close = (*sc->p == '[') ? ']' : '}';
-    sc->p++;
-    cxb_scan_ws(sc);
-
-    if (sc->p < sc->end && *sc->p == close) {
-        sc->p++;
-        sc->depth--;
-        return 0;
-    }
-
-    for ( ;; ) {
-        if (close == '}') {
-            if (sc->p == sc->end || *sc->p != '"' || cxb_scan_string(sc) != 0)
-            {
-                return -1;
-            }
-
-            cxb_scan_ws(sc);
-
-            if (sc->p == sc->end || *sc->p != ':') {
-                return -1;
-            }
-
-            sc->p++;
-            cxb_scan_ws(sc);
+    if (stack[d] == '}') {
+        if (p == end || *p != '"') {
+            return NULL;
         }
 
-        if (cxb_scan_value(sc) != 0) {
-            return -1;
+        p = cxb_valid_string(p, end);
+        if (p == NULL) {
+            return NULL;
         }
 
-        cxb_scan_ws(sc);
+        cxb_skip_ws(p, end);
 
-        if (sc->p == sc->end) {
-            return -1;
+        if (p == end || *p != ':') {
+            return NULL;
         }
 
-        if (*sc->p == close) {
-            sc->p++;
-            sc->depth--;
-            return 0;
-        }
-
-        if (*sc->p != ',') {
-            return -1;
-        }
-
-        sc->p++;
-        cxb_scan_ws(sc);
+        p++;
+        cxb_skip_ws(p, end);
     }
+
+    if (p == end) {
+        return NULL;
+    }
+
+    if (*p == '[' || *p == '{') {
+        goto open;
+    }
+
+    p = (*p == '"') ? cxb_valid_string(p, end) : cxb_valid_scalar(p, end);
+    if (p == NULL) {
+        return NULL;
+    }
+
+next:
+
+    cxb_skip_ws(p, end);
+
+    if (p == end) {
+        return NULL;
+    }
+
+    if (*p == ',') {
+        p++;
+        cxb_skip_ws(p, end);
+        goto member;
+    }
+
+    if (*p != stack[d]) {
+        return NULL;
+    }
+
+    p++;
+
+close:
+
+    if (--d == 0) {
+        return p;
+    }
+
+    goto next;
 }
 
 
@@ -1300,8 +1282,8 @@ cxb_doc_scan(const char *s, size_t len, const char **vs, const char **ve)
     char         stack[CXB_DOC_MAX_DEPTH + 1];
     char         key_expected[CXB_DOC_MAX_DEPTH + 1];
     size_t       depth, klen;
-    cxb_scan_t   sc;
-    const char  *p, *end, *k;
+    int          deep;
+    const char  *p, *q, *end, *k;
 
     p = s;
     end = s + len;
@@ -1360,35 +1342,35 @@ cxb_doc_scan(const char *s, size_t len, const char **vs, const char **ve)
 
             tr_seen = 1;
 
-            sc.p = p;
-            sc.end = end;
-            cxb_scan_ws(&sc);
+            q = p;
+            cxb_skip_ws(q, end);
 
-            if (sc.p == end || *sc.p != ':') {
+            if (q == end || *q != ':') {
                 break;
             }
 
-            sc.p++;
-            cxb_scan_ws(&sc);
+            q++;
+            cxb_skip_ws(q, end);
 
-            if (sc.p == end || *sc.p != '[') {
+            if (q == end || *q != '[') {
                 break;
             }
 
-            k = sc.p;
-            sc.depth = depth;
+            deep = 0;
+            k = cxb_valid_container(q, end, depth, &deep);
 
-            if (cxb_scan_value(&sc) != 0) {
-                if (sc.depth > CXB_DOC_MAX_DEPTH) {
+            if (k == NULL) {
+                if (deep) {
                     return -1;
                 }
 
+                /* invalid: cJSON will say where */
                 break;
             }
 
-            *vs = k;
-            *ve = sc.p;
-            p = sc.p;
+            *vs = q;
+            *ve = k;
+            p = k;
             break;
 
         case '{':
