@@ -4,6 +4,9 @@
 
 #include <math.h>
 #include <stdint.h>
+#if (defined __SSE2__)
+#include <emmintrin.h>
+#endif
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -323,7 +326,7 @@ cxb_check_fields(const cJSON *obj, const char *prefix,
 
         case CXB_T_ARRAY:
             /* a raw item is a transcript kept as (valid) JSON text */
-            if (cJSON_IsArray(item) || item->type == cJSON_Raw) {
+            if (cJSON_IsArray(item) || cxb_doc_is_raw(item)) {
                 continue;
             }
             what = "an array";
@@ -992,12 +995,38 @@ cxb_ctx_free(cxb_ctx_t *ctx)
     }
 
 
-/* skips string bytes that need no look, eight at a time */
+/* skips string bytes that need no look, 16 or 8 at a time */
 
 static inline const char *
 cxb_skip_plain(const char *p, const char *end)
 {
     uint64_t  v;
+
+#if (defined __SSE2__)
+    __m128i   x, quote, bslash, space;
+
+    quote = _mm_set1_epi8('"');
+    bslash = _mm_set1_epi8('\\');
+    space = _mm_set1_epi8(0x20);
+
+    while (end - p >= 16) {
+        x = _mm_loadu_si128((const __m128i *) p);
+
+        /* min(x, 0x20) == x: bytes below or at 0x20, space included */
+
+        if (_mm_movemask_epi8(_mm_or_si128(
+                _mm_or_si128(_mm_cmpeq_epi8(x, quote),
+                             _mm_cmpeq_epi8(x, bslash)),
+                _mm_andnot_si128(_mm_cmpeq_epi8(x, space),
+                                 _mm_cmpeq_epi8(_mm_min_epu8(x, space), x))))
+            != 0)
+        {
+            break;
+        }
+
+        p += 16;
+    }
+#endif
 
     while (end - p >= 8) {
         memcpy(&v, p, 8);
@@ -1423,7 +1452,6 @@ cxb_doc_scan(const char *s, size_t len, const char **vs, const char **ve)
 cJSON *
 cxb_doc_parse(const char *s, size_t len, cxb_buf_t *err)
 {
-    char         *raw;
     cJSON        *doc, *call, *item;
     size_t        i, skipped;
     cxb_buf_t     b;
@@ -1523,19 +1551,24 @@ cxb_doc_parse(const char *s, size_t len, cxb_buf_t *err)
         return cJSON_ParseWithLength(s, len + skipped);
     }
 
-    raw = cJSON_malloc((size_t) (ve - vs) + 1);
-    if (raw == NULL) {
-        cJSON_Delete(doc);
-        return NULL;
-    }
+    /*
+     * The raw item refers to the caller's bytes (a reference: cJSON never
+     * frees them); its length is in valueint.
+     */
 
-    memcpy(raw, vs, (size_t) (ve - vs));
-    raw[ve - vs] = '\0';
-
-    item->type = cJSON_Raw;
-    item->valuestring = raw;
+    item->type = cJSON_Raw | cJSON_IsReference;
+    item->valuestring = (char *) vs;
+    item->valueint = (int) (ve - vs);
 
     return doc;
+}
+
+
+int
+cxb_doc_is_raw(const cJSON *item)
+{
+    return item != NULL && (item->type & 0xff) == cJSON_Raw
+           && item->valuestring != NULL;
 }
 
 
@@ -1546,20 +1579,20 @@ cxb_doc_transcript(const cJSON *call)
 
     item = cJSON_GetObjectItemCaseSensitive(call, "transcript");
 
-    if (item == NULL || item->type != cJSON_Raw || item->valuestring == NULL)
-    {
+    if (!cxb_doc_is_raw(item)) {
         return item;
     }
 
-    parsed = cJSON_Parse(item->valuestring);
+    parsed = cJSON_ParseWithLength(item->valuestring,
+                                   (size_t) item->valueint);
     if (parsed == NULL) {
         return NULL;
     }
 
-    /* the document owns its transcript: swap the raw text for the tree */
+    /* swap the raw text for the tree, which the document then owns */
 
-    cJSON_free(item->valuestring);
     item->valuestring = NULL;
+    item->valueint = 0;
     item->type = parsed->type;
     item->child = parsed->child;
     parsed->child = NULL;

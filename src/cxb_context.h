@@ -86,7 +86,8 @@ const cJSON *cxb_ctx_lookup(void *data, const char *path, size_t len);
 /*
  * Parses a result document of len bytes (not NUL-terminated).  NULL with
  * the reason in err for an empty body, bad JSON, trailing data or nesting
- * deeper than CXB_DOC_MAX_DEPTH.
+ * deeper than CXB_DOC_MAX_DEPTH.  The document refers to s (its
+ * transcript, until used): s must outlive it.
  */
 cJSON *cxb_doc_parse(const char *s, size_t len, cxb_buf_t *err);
 
@@ -96,6 +97,9 @@ cJSON *cxb_doc_parse(const char *s, size_t len, cxb_buf_t *err);
  * cannot be parsed (out of memory).
  */
 const cJSON *cxb_doc_transcript(const cJSON *call);
+
+/* Whether item is a transcript still kept as raw JSON text. */
+int cxb_doc_is_raw(const cJSON *item);
 
 /* Renders every lazy value, so that the whole tree can be printed. */
 int cxb_ctx_materialize(cxb_ctx_t *ctx);

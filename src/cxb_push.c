@@ -643,7 +643,9 @@ cxb_transcript_empty(const cJSON *tr)
 {
     const char  *p;
 
-    if (tr != NULL && tr->type == cJSON_Raw && tr->valuestring != NULL) {
+    if (cxb_doc_is_raw(tr)) {
+        /* valid JSON text of an array: "[" white space "]" when empty */
+
         for (p = tr->valuestring + 1; *p == ' ' || *p == '\t' || *p == '\n'
                                       || *p == '\r'; p++)
         {

@@ -1649,6 +1649,9 @@ cxb_cli_load(cxb_call_t *call, cJSON **doc, const char *name,
         return CXB_EXIT_INPUT;
     }
 
+    /* the document refers to text, which the caller frees: parse it all */
+    (void) cxb_doc_transcript(cJSON_GetObjectItemCaseSensitive(*doc, "call"));
+
     memset(&opts, 0, sizeof(cxb_ctx_opts_t));
 
     if (base != NULL) {
