@@ -16,7 +16,7 @@ PORT         ?= 8080
 CRM_PORT     ?= 8081
 
 DEB_PACKAGES := nginx nginx-dev libcjson-dev libcurl4-openssl-dev libssl-dev \
-                tzdata libtest-base-perl curl gcc make
+                tzdata libtest-base-perl curl gcc make nodejs
 
 CORE_SRCS    := src/cxb_buf.c src/cxb_time.c src/cxb_template.c \
                 src/cxb_context.c src/cxb_push.c src/cxb_crypto.c \
@@ -33,10 +33,15 @@ CLI          := $(BUILD)/cxbpush
 CLI_CFLAGS   := -std=c99 -D_DEFAULT_SOURCE -Wall -Wextra -Werror -O2 -g -Isrc
 CLI_SRCS     := src/cxbpush_cli.c $(CORE_SRCS) src/cxb_sigv4.c src/cxb_token.c
 
+S3RVER_DIR   := $(CURDIR)/.deps/s3rver
+S3RVER_PKG   := $(S3RVER_DIR)/node_modules/@20minutes/s3rver
+
 PROVE_ENV    := TEST_NGINX_BINARY=$(NGINX) \
                 TEST_NGINX_LOAD_MODULES=$(MODULE) \
                 CXBPUSH_UNIT_DIR=$(BUILD)/unit \
-                CXBPUSH_CLI=$(CLI)
+                CXBPUSH_CLI=$(CLI) \
+                CXB_S3RVER_DIR=$(S3RVER_PKG) \
+                CXB_S3_REQUIRE=1
 
 .PHONY: all deps module unit cli test test-valgrind run clean
 
@@ -79,7 +84,19 @@ $(CLI): $(CLI_SRCS) $(CORE_HDRS)
 	@mkdir -p $(BUILD)
 	$(CC) $(CLI_CFLAGS) -o $@ $(CLI_SRCS) -lcurl -lcjson -lcrypto -lm
 
-test: module unit $(if $(wildcard src/cxbpush_cli.c),cli)
+# @20minutes/s3rver, an S3 implementation that checks SigV4 signatures, for
+# the recordings tests (t/062-recordings-s3.t, t/s3/presign-check.sh).  npm
+# comes with some nodejs builds (NodeSource's): its own Debian package is
+# installed only when the command is missing.
+s3rver: deps
+	@command -v npm >/dev/null || { apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm; }
+	@[ -d $(S3RVER_PKG) ] || npm install --prefix $(S3RVER_DIR) \
+	    --no-audit --no-fund @20minutes/s3rver@4.0.4
+
+.PHONY: s3rver
+
+test: module unit $(if $(wildcard src/cxbpush_cli.c),cli) s3rver
 	$(PROVE_ENV) prove -I t/lib t/
 
 # The nginx suite under valgrind memcheck; fails on any invalid access,
@@ -93,6 +110,46 @@ test-valgrind: module
 	@if grep -E "Invalid (read|write|free)|uninitialised|definitely lost" \
 	    $(BUILD)/valgrind.log; then echo "valgrind: errors found"; exit 1; fi
 	@echo "valgrind: no invalid access, no definite leak"
+
+# libFuzzer targets (fuzz/, see fuzz/README.md) under ASan and UBSan: the
+# regressions in fuzz/regressions/ first, then each target for FUZZ_SECONDS
+# on a scratch copy of its seed corpus (build/fuzz/corpus/); fails on any
+# crash, leak or timeout.  make fuzz-short: 10 s each (.ci/run).
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := template document token sigv4 time
+FUZZ_CC      := clang
+FUZZ_CFLAGS  := -g -O1 -fno-omit-frame-pointer -Wall -Wextra -Isrc \
+                -fsanitize=fuzzer,address,undefined \
+                -fno-sanitize-recover=undefined
+FUZZ_SRCS    := $(wildcard src/cxb_*.c)
+FUZZ_BINS    := $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZ_TARGETS))
+FUZZ_PACKAGES := clang libclang-rt-14-dev libcjson-dev libssl-dev tzdata
+
+.PHONY: fuzz fuzz-short fuzz-deps
+
+# only what the fuzzers need, from Debian's packages
+fuzz-deps:
+	@missing=""; \
+	for p in $(FUZZ_PACKAGES); do \
+	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" \
+	        || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	    echo "installing:$$missing"; \
+	    apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+
+$(BUILD)/fuzz/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz_common.h $(FUZZ_SRCS) \
+                      $(CORE_HDRS) | fuzz-deps
+	@mkdir -p $(BUILD)/fuzz
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_SRCS) -lcjson -lcrypto -lm
+
+fuzz: $(FUZZ_BINS)
+	fuzz/run.sh $(BUILD)/fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+fuzz-short:
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=10
 
 run: module
 	@mkdir -p $(RUN_PREFIX)/logs $(RUN_PREFIX)/conf $(RUN_PREFIX)/tmp

@@ -30,6 +30,7 @@ static char *ngx_http_cxbpush_log(ngx_conf_t *cf, ngx_command_t *cmd,
 static char *ngx_http_cxbpush_public_base_url(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static ngx_int_t ngx_http_cxbpush_init(ngx_conf_t *cf);
+static void ngx_http_cxbpush_exit_process(ngx_cycle_t *cycle);
 
 
 #define NGX_HTTP_CXBPUSH_VAR_URL          0
@@ -82,6 +83,48 @@ static ngx_command_t  ngx_http_cxbpush_commands[] = {
       offsetof(ngx_http_cxbpush_loc_conf_t, response_max),
       NULL },
 
+    { ngx_string("cxbpush_s3"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_2MORE,
+      ngx_http_cxbpush_s3,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("cxbpush_token_secret"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_cxbpush_token_secret,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("cxbpush_recordings"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_cxbpush_recordings,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("cxbpush_recordings_pass"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_cxbpush_uri_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_cxbpush_loc_conf_t, recordings_pass),
+      NULL },
+
+    { ngx_string("cxbpush_recordings_redirect"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_cxbpush_loc_conf_t, recordings_redirect),
+      NULL },
+
+    { ngx_string("cxbpush_recordings_lookup"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_cxbpush_uri_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_cxbpush_loc_conf_t, recordings_lookup),
+      NULL },
+
       ngx_null_command
 };
 
@@ -111,7 +154,7 @@ ngx_module_t  ngx_http_cxbpush_module = {
     NULL,                                  /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
-    NULL,                                  /* exit process */
+    ngx_http_cxbpush_exit_process,         /* exit process */
     NULL,                                  /* exit master */
     NGX_MODULE_V1_PADDING
 };
@@ -130,6 +173,10 @@ static ngx_http_variable_t  ngx_http_cxbpush_vars[] = {
 
     { ngx_string("cxbpush_integration"), NULL, ngx_http_cxbpush_variable,
       NGX_HTTP_CXBPUSH_VAR_INTEGRATION, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("cxbpush_recording_url"), NULL,
+      ngx_http_cxbpush_recording_url_variable,
+      0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
       ngx_http_null_variable
 };
@@ -191,7 +238,7 @@ ngx_http_cxbpush_variable(ngx_http_request_t *r,
         break;
 
     case NGX_HTTP_CXBPUSH_VAR_CALL_ID:
-        s = ctx->call->call.ctx.call_id;
+        s = ctx->call->call.call_id;
         v->data = (u_char *) s;
         v->len = ngx_strlen(s);
         break;
@@ -228,10 +275,16 @@ ngx_http_cxbpush_create_loc_conf(ngx_conf_t *cf)
      *     conf->result_pass = { 0, NULL };
      *     conf->public_base_url = NULL;
      *     conf->ingest = 0;
+     *     conf->recordings_pass = { 0, NULL };
+     *     conf->recordings_lookup = { 0, NULL };
+     *     conf->recordings = 0;
      */
 
     conf->log = NGX_CONF_UNSET_PTR;
     conf->response_max = NGX_CONF_UNSET_SIZE;
+    conf->s3 = NGX_CONF_UNSET_PTR;
+    conf->token_keys = NGX_CONF_UNSET_PTR;
+    conf->recordings_redirect = NGX_CONF_UNSET;
 
     return conf;
 }
@@ -281,6 +334,47 @@ ngx_http_cxbpush_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"cxbpush_ingest\" requires \"cxbpush_pass\"");
         return NGX_CONF_ERROR;
+    }
+
+    ngx_conf_merge_ptr_value(conf->s3, prev->s3, NULL);
+    ngx_conf_merge_ptr_value(conf->token_keys, prev->token_keys, NULL);
+    ngx_conf_merge_str_value(conf->recordings_pass, prev->recordings_pass,
+                             "");
+    ngx_conf_merge_str_value(conf->recordings_lookup,
+                             prev->recordings_lookup, "");
+    ngx_conf_merge_value(conf->recordings_redirect,
+                         prev->recordings_redirect, 0);
+
+    if (conf->recordings) {
+        if (conf->ingest) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"cxbpush_recordings\" and "
+                               "\"cxbpush_ingest\" cannot share a location");
+            return NGX_CONF_ERROR;
+        }
+
+        if (conf->token_keys == NULL && conf->recordings_lookup.len == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"cxbpush_recordings\" requires "
+                               "\"cxbpush_token_secret\" or "
+                               "\"cxbpush_recordings_lookup\"");
+            return NGX_CONF_ERROR;
+        }
+
+        if (conf->recordings_redirect && conf->s3 == NULL) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"cxbpush_recordings_redirect on\" requires "
+                               "\"cxbpush_s3\"");
+            return NGX_CONF_ERROR;
+        }
+
+        if (!conf->recordings_redirect && conf->recordings_pass.len == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"cxbpush_recordings\" requires "
+                               "\"cxbpush_recordings_pass\" or "
+                               "\"cxbpush_recordings_redirect on\"");
+            return NGX_CONF_ERROR;
+        }
     }
 
     return NGX_CONF_OK;
@@ -401,4 +495,11 @@ static ngx_int_t
 ngx_http_cxbpush_init(ngx_conf_t *cf)
 {
     return ngx_http_cxbpush_filter_init(cf);
+}
+
+
+static void
+ngx_http_cxbpush_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_http_cxbpush_recordings_exit(cycle);
 }

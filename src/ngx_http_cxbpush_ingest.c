@@ -75,7 +75,7 @@ ngx_http_cxbpush_body_handler(ngx_http_request_t *r)
     cxb_result_t                  res;
     const char                   *end;
     cxb_ctx_opts_t                opts;
-    ngx_pool_cleanup_t           *cln;
+    ngx_pool_cleanup_t           *cln, *dcln;
     ngx_http_cxbpush_call_t      *hc;
     ngx_http_cxbpush_loc_conf_t  *cplcf;
 
@@ -109,6 +109,7 @@ ngx_http_cxbpush_body_handler(ngx_http_request_t *r)
 
     cln->handler = ngx_http_cxbpush_cleanup_doc;
     cln->data = doc;
+    dcln = cln;
 
     if (ngx_http_complex_value(r, cplcf->public_base_url, &base) != NGX_OK) {
         cxb_buf_free(&err);
@@ -129,6 +130,18 @@ ngx_http_cxbpush_body_handler(ngx_http_request_t *r)
     opts.nonce = ((uint64_t) ngx_random() << 33)
                  ^ ((uint64_t) ngx_random() << 2)
                  ^ (uint64_t) opts.now_ms ^ ((uint64_t) ngx_pid << 48);
+
+    /* recording URL rules 2 (sealed token) and 3 (presigned URL) */
+
+    if (cplcf->token_keys) {
+        opts.seal_token = ngx_http_cxbpush_seal_token;
+    }
+
+    if (cplcf->s3) {
+        opts.presign = ngx_http_cxbpush_presign;
+    }
+
+    opts.recording_data = cplcf;
 
     hc = ngx_pcalloc(r->pool, sizeof(ngx_http_cxbpush_call_t));
     cln = ngx_pool_cleanup_add(r->pool, 0);
@@ -202,6 +215,16 @@ ngx_http_cxbpush_body_handler(ngx_http_request_t *r)
             ngx_http_cxbpush_record(hc, p, &res);
         }
     }
+
+    /*
+     * The pushes and the answer are built: free the context and the
+     * document now, while they are still in the CPU caches, rather than
+     * when the pool goes after the last push.
+     */
+
+    cxb_call_drop_context(&hc->call);
+    cJSON_Delete(doc);
+    dcln->data = NULL;
 
     rc = ngx_http_cxbpush_send(r, dry_run ? NGX_HTTP_OK : NGX_HTTP_ACCEPTED,
                                (u_char *) out.data, out.len);
@@ -362,7 +385,7 @@ ngx_http_cxbpush_send_error(ngx_http_request_t *r, ngx_uint_t status,
                   "cxbpush: rejected a result document: %s", s);
 
     rc = ngx_http_cxbpush_send(r, status, (u_char *) s, ngx_strlen(s));
-    free(s);
+    cJSON_free(s);
 
     return rc;
 }

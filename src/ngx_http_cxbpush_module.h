@@ -11,10 +11,19 @@
 #include <ngx_http.h>
 
 #include "cxb_push.h"
+#include "cxb_sigv4.h"
+#include "cxb_token.h"
 
 
 #define NGX_HTTP_CXBPUSH_PUSH  1      /* a push to the CRM */
 #define NGX_HTTP_CXBPUSH_SINK  2      /* a result record to the platform */
+
+
+/* cxbpush_s3: the object store */
+typedef struct {
+    cxb_s3_t                     s3;
+    time_t                       expires;       /* seconds, 1 .. 7 days */
+} ngx_http_cxbpush_s3_t;
 
 
 typedef struct {
@@ -24,6 +33,13 @@ typedef struct {
     ngx_http_complex_value_t    *public_base_url;
     size_t                       response_max;
     ngx_flag_t                   ingest;
+
+    ngx_http_cxbpush_s3_t       *s3;
+    ngx_array_t                 *token_keys;    /* of cxb_token_key_t */
+    ngx_str_t                    recordings_pass;
+    ngx_str_t                    recordings_lookup;
+    ngx_flag_t                   recordings_redirect;
+    ngx_flag_t                   recordings;
 } ngx_http_cxbpush_loc_conf_t;
 
 
@@ -78,6 +94,17 @@ ngx_int_t ngx_http_cxbpush_push_start(ngx_http_cxbpush_call_t *hc,
 void ngx_http_cxbpush_record(ngx_http_cxbpush_call_t *hc, cxb_push_t *p,
     cxb_result_t *res);
 ngx_int_t ngx_http_cxbpush_filter_init(ngx_conf_t *cf);
+
+char *ngx_http_cxbpush_s3(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+char *ngx_http_cxbpush_token_secret(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_cxbpush_recordings(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_int_t ngx_http_cxbpush_recording_url_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+int ngx_http_cxbpush_seal_token(void *data, cxb_buf_t *out, const char *key);
+int ngx_http_cxbpush_presign(void *data, cxb_buf_t *out, const char *ref);
+void ngx_http_cxbpush_recordings_exit(ngx_cycle_t *cycle);
 
 
 #endif /* NGX_HTTP_CXBPUSH_MODULE_H */
