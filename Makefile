@@ -20,7 +20,7 @@ DEB_PACKAGES := nginx nginx-dev libcjson-dev libcurl4-openssl-dev libssl-dev \
 
 CORE_SRCS    := src/cxb_buf.c src/cxb_time.c src/cxb_template.c \
                 src/cxb_context.c src/cxb_push.c src/cxb_crypto.c \
-                src/cxb_sign.c
+                src/cxb_sign.c src/cxb_sigv4.c src/cxb_token.c
 CORE_HDRS    := $(wildcard src/cxb_*.h)
 NGX_SRCS     := ngx_http_cxbpush_module.c $(wildcard src/ngx_http_cxbpush_*.c) \
                 $(wildcard src/ngx_http_cxbpush_*.h) config
@@ -31,7 +31,7 @@ UNIT_TESTS   := $(patsubst t/unit/%.c,$(BUILD)/unit/%,$(wildcard t/unit/test_*.c
 
 CLI          := $(BUILD)/cxbpush
 CLI_CFLAGS   := -std=c99 -D_DEFAULT_SOURCE -Wall -Wextra -Werror -O2 -g -Isrc
-CLI_SRCS     := src/cxbpush_cli.c $(CORE_SRCS) src/cxb_sigv4.c src/cxb_token.c
+CLI_SRCS     := src/cxbpush_cli.c $(CORE_SRCS)
 
 S3RVER_DIR   := $(CURDIR)/.deps/s3rver
 S3RVER_PKG   := $(S3RVER_DIR)/node_modules/@20minutes/s3rver
@@ -73,8 +73,7 @@ $(MODULE): $(BUILD)/Makefile $(CORE_SRCS) $(CORE_HDRS) $(NGX_SRCS)
 
 $(BUILD)/unit/test_%: t/unit/test_%.c t/unit/tap.h $(CORE_SRCS) $(CORE_HDRS)
 	@mkdir -p $(BUILD)/unit
-	$(CC) $(UNIT_CFLAGS) -o $@ $< $(CORE_SRCS) $(wildcard src/cxb_sigv4.c src/cxb_token.c) \
-	    -lcjson -lcrypto -lm
+	$(CC) $(UNIT_CFLAGS) -o $@ $< $(CORE_SRCS) -lcjson -lcrypto -lm
 
 unit: deps $(UNIT_TESTS)
 
@@ -156,6 +155,7 @@ run: module
 	@resolver=$$(awk '/^nameserver/ { print $$2; exit }' /etc/resolv.conf 2>/dev/null); \
 	case "$$resolver" in *:*) resolver="[$$resolver]";; esac; \
 	sed -e 's|@MODULE@|$(MODULE)|g' -e 's|@PORT@|$(PORT)|g' \
+	    -e 's|@CONF@|$(CURDIR)/conf|g' \
 	    -e 's|@CRM_PORT@|$(CRM_PORT)|g' -e "s|@RESOLVER@|$${resolver:-127.0.0.1}|g" \
 	    conf/nginx.conf > $(RUN_PREFIX)/conf/nginx.conf
 	$(NGINX) -p $(RUN_PREFIX)/ -c conf/nginx.conf -e logs/error.log -t
@@ -163,6 +163,7 @@ run: module
 	@echo "nginx with ngx_http_cxbpush_module: http://127.0.0.1:$(PORT)/ (demo CRM on $(CRM_PORT))"
 	@echo "push the sample call:  curl -i --data-binary @conf/examples/call.json http://127.0.0.1:$(PORT)/internal/calls/results"
 	@echo "then look at:          run/logs/crm.log  run/logs/cxbpush.log"
+	@echo "the call's recording:  curl -o c-7f3a.wav http://127.0.0.1:$(PORT)/api/v1/public/recordings/tok_c7f3a"
 	@echo
 	exec $(NGINX) -p $(RUN_PREFIX)/ -c conf/nginx.conf -e logs/error.log \
 	    -g 'daemon off;'

@@ -13,6 +13,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_cxbpush_module.h"
+#include "cxb_time.h"
 
 
 static ngx_int_t ngx_http_cxbpush_add_variables(ngx_conf_t *cf);
@@ -502,4 +503,7 @@ static void
 ngx_http_cxbpush_exit_process(ngx_cycle_t *cycle)
 {
     ngx_http_cxbpush_recordings_exit(cycle);
+
+    /* the per-process cache of time zones */
+    cxb_tz_cleanup();
 }

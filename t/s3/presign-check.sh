@@ -75,7 +75,7 @@ trap 'exit 143' TERM HUP
 
 
 "${CC:-cc}" -std=c99 -D_DEFAULT_SOURCE -Wall -Wextra -Werror -O1 -g -Isrc \
-    -o "$tmp/presign" t/s3/presign.c "$sigv4_c" src/cxb_buf.c -lcrypto \
+    -o "$tmp/presign" t/s3/presign.c "$sigv4_c" src/cxb_crypto.c src/cxb_buf.c -lcrypto \
     || { echo "Bail out! cannot build t/s3/presign.c"; exit 1; }
 
 
