@@ -91,6 +91,13 @@ static ngx_command_t  ngx_http_cxbpush_commands[] = {
       0,
       NULL },
 
+    { ngx_string("cxbpush_signing_secret"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_cxbpush_signing_secret,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("cxbpush_token_secret"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_http_cxbpush_token_secret,
@@ -285,6 +292,7 @@ ngx_http_cxbpush_create_loc_conf(ngx_conf_t *cf)
     conf->response_max = NGX_CONF_UNSET_SIZE;
     conf->s3 = NGX_CONF_UNSET_PTR;
     conf->token_keys = NGX_CONF_UNSET_PTR;
+    conf->sign_keys = NGX_CONF_UNSET_PTR;
     conf->recordings_redirect = NGX_CONF_UNSET;
 
     return conf;
@@ -339,6 +347,7 @@ ngx_http_cxbpush_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     ngx_conf_merge_ptr_value(conf->s3, prev->s3, NULL);
     ngx_conf_merge_ptr_value(conf->token_keys, prev->token_keys, NULL);
+    ngx_conf_merge_ptr_value(conf->sign_keys, prev->sign_keys, NULL);
     ngx_conf_merge_str_value(conf->recordings_pass, prev->recordings_pass,
                              "");
     ngx_conf_merge_str_value(conf->recordings_lookup,

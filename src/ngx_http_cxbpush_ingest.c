@@ -127,6 +127,11 @@ ngx_http_cxbpush_body_handler(ngx_http_request_t *r)
     opts.public_base_url = (const char *) base.data;
     opts.public_base_url_len = base.len;
     opts.now_ms = ngx_http_cxbpush_now_ms();
+
+    if (cplcf->sign_keys) {
+        opts.sign_keys = cplcf->sign_keys->elts;
+        opts.nsign_keys = cplcf->sign_keys->nelts;
+    }
     opts.nonce = ((uint64_t) ngx_random() << 33)
                  ^ ((uint64_t) ngx_random() << 2)
                  ^ (uint64_t) opts.now_ms ^ ((uint64_t) ngx_pid << 48);

@@ -36,6 +36,7 @@ typedef struct {
 
     ngx_http_cxbpush_s3_t       *s3;
     ngx_array_t                 *token_keys;    /* of cxb_token_key_t */
+    ngx_array_t                 *sign_keys;     /* of cxb_sign_key_t */
     ngx_str_t                    recordings_pass;
     ngx_str_t                    recordings_lookup;
     ngx_flag_t                   recordings_redirect;
@@ -96,6 +97,11 @@ void ngx_http_cxbpush_record(ngx_http_cxbpush_call_t *hc, cxb_push_t *p,
 ngx_int_t ngx_http_cxbpush_filter_init(ngx_conf_t *cf);
 
 char *ngx_http_cxbpush_s3(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+char *ngx_http_cxbpush_signing_secret(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_int_t ngx_http_cxbpush_read_secret(ngx_conf_t *cf, const char *directive,
+    ngx_str_t *path, ngx_str_t *secret);
+void ngx_http_cxbpush_keys_cleanup(void *data);
 char *ngx_http_cxbpush_token_secret(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 char *ngx_http_cxbpush_recordings(ngx_conf_t *cf, ngx_command_t *cmd,

@@ -531,6 +531,78 @@ ngx_http_cxbpush_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 }
 
 
+/*
+ * cxbpush_signing_secret whsec_... | file=PATH: Standard Webhooks signing
+ * of every push; repeat it to rotate (every secret signs).
+ */
+
+char *
+ngx_http_cxbpush_signing_secret(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_cxbpush_loc_conf_t *cplcf = conf;
+
+    ngx_str_t           *value, secret, path;
+    cxb_sign_key_t      *k;
+    ngx_pool_cleanup_t  *cln;
+
+    value = cf->args->elts;
+    secret = value[1];
+
+    if (secret.len >= sizeof("file=") - 1
+        && ngx_strncmp(secret.data, "file=", sizeof("file=") - 1) == 0)
+    {
+        path.data = secret.data + sizeof("file=") - 1;
+        path.len = secret.len - (sizeof("file=") - 1);
+
+        if (ngx_http_cxbpush_read_secret(cf, "cxbpush_signing_secret", &path,
+                                         &secret)
+            != NGX_OK)
+        {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    if (cplcf->sign_keys == NGX_CONF_UNSET_PTR) {
+        cplcf->sign_keys = ngx_array_create(cf->pool, 2,
+                                            sizeof(cxb_sign_key_t));
+        cln = ngx_pool_cleanup_add(cf->pool, 0);
+
+        if (cplcf->sign_keys == NULL || cln == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        cln->handler = ngx_http_cxbpush_keys_cleanup;
+        cln->data = cplcf->sign_keys;
+    }
+
+    if (cplcf->sign_keys->nelts == cplcf->sign_keys->nalloc) {
+        /* the array would move and leave a copy of the keys behind */
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "too many \"cxbpush_signing_secret\" (2 at most)");
+        return NGX_CONF_ERROR;
+    }
+
+    k = ngx_array_push(cplcf->sign_keys);
+    if (k == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (cxb_sign_key_parse(k, (const char *) secret.data, secret.len) != 0) {
+        ngx_explicit_memzero(secret.data, secret.len);
+        cplcf->sign_keys->nelts--;
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"cxbpush_signing_secret\" must be \"whsec_\" "
+                           "and the base64 of 16 to 64 bytes");
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_explicit_memzero(secret.data, secret.len);
+
+    return NGX_CONF_OK;
+}
+
+
 ngx_int_t
 ngx_http_cxbpush_filter_init(ngx_conf_t *cf)
 {

@@ -105,9 +105,6 @@ static ngx_http_cxbpush_rec_t *ngx_http_cxbpush_rec_get(
 static void ngx_http_cxbpush_rec_cleanup(void *data);
 static char *ngx_http_cxbpush_s3_check(ngx_conf_t *cf,
     ngx_http_cxbpush_s3_t *s3);
-static ngx_int_t ngx_http_cxbpush_read_secret(ngx_conf_t *cf,
-    const char *directive, ngx_str_t *path, ngx_str_t *secret);
-static void ngx_http_cxbpush_token_keys_cleanup(void *data);
 
 
 static ngx_str_t  ngx_http_cxbpush_recording_key =
@@ -416,7 +413,7 @@ ngx_http_cxbpush_token_secret(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             return NGX_CONF_ERROR;
         }
 
-        cln->handler = ngx_http_cxbpush_token_keys_cleanup;
+        cln->handler = ngx_http_cxbpush_keys_cleanup;
         cln->data = cplcf->token_keys;
     }
 
@@ -449,8 +446,8 @@ ngx_http_cxbpush_token_secret(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
-static void
-ngx_http_cxbpush_token_keys_cleanup(void *data)
+void
+ngx_http_cxbpush_keys_cleanup(void *data)
 {
     ngx_array_t  *keys = data;
 
@@ -464,7 +461,7 @@ ngx_http_cxbpush_token_keys_cleanup(void *data)
  * breaks are not part of it.  The contents are never logged.
  */
 
-static ngx_int_t
+ngx_int_t
 ngx_http_cxbpush_read_secret(ngx_conf_t *cf, const char *directive,
     ngx_str_t *path, ngx_str_t *secret)
 {
