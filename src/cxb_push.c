@@ -38,6 +38,10 @@ static cJSON *cxb_push_request_json(const cxb_push_t *p);
 static int cxb_is_tchar(unsigned char ch);
 
 
+static const char  cxb_too_large[] =
+    "the push could not be rendered: larger than 16 MiB, or out of memory";
+
+
 static const char  *cxb_managed_headers[] = {
     "Host", "Content-Length", "Transfer-Encoding", "Connection",
     "Keep-Alive", "TE", "Upgrade", "Expect", "Proxy-Connection", NULL
@@ -285,7 +289,8 @@ cxb_push_post_call(cxb_call_t *c, const cxb_resolver_t *r)
     }
 
     if (rendered == NULL) {
-        return -1;
+        cxb_push_skip(p, CXB_PUSH_FAILED, "%s", cxb_too_large);
+        return 0;
     }
 
     cxb_buf_init(&q);
@@ -350,10 +355,13 @@ cxb_push_post_call(cxb_call_t *c, const cxb_resolver_t *r)
                 rc = v.failed ? -1 : 0;
             }
 
-            if (rc == 0) {
-                rc = cxb_push_header(p, h->string, v.data ? v.data : "",
-                                     v.len);
+            if (rc != 0) {
+                cxb_buf_free(&v);
+                cxb_push_skip(p, CXB_PUSH_FAILED, "%s", cxb_too_large);
+                return 0;
             }
+
+            rc = cxb_push_header(p, h->string, v.data ? v.data : "", v.len);
 
             cxb_buf_free(&v);
 
@@ -565,6 +573,11 @@ cxb_push_integration(cxb_call_t *c, const cxb_resolver_t *r,
 
             body = cxb_tpl_template(item, r);
 
+            if (body == NULL) {
+                cxb_push_skip(p, CXB_PUSH_FAILED, "%s", cxb_too_large);
+                return 0;
+            }
+
         } else {
             cxb_push_skip(p, CXB_PUSH_SKIPPED,
                           "unknown body mode: use auto or template");
@@ -591,7 +604,8 @@ cxb_push_integration(cxb_call_t *c, const cxb_resolver_t *r,
         || cxb_buf_cstr(&b) == NULL)
     {
         cxb_buf_free(&b);
-        return -1;
+        cxb_push_skip(p, CXB_PUSH_FAILED, "%s", cxb_too_large);
+        return 0;
     }
 
     rc = cxb_push_url(p, b.data, b.len, NULL);
@@ -618,10 +632,13 @@ cxb_push_integration(cxb_call_t *c, const cxb_resolver_t *r,
                 rc = b.failed ? -1 : 0;
             }
 
-            if (rc == 0) {
-                rc = cxb_push_header(p, h->string, b.data ? b.data : "",
-                                     b.len);
+            if (rc != 0) {
+                cxb_buf_free(&b);
+                cxb_push_skip(p, CXB_PUSH_FAILED, "%s", cxb_too_large);
+                return 0;
             }
+
+            rc = cxb_push_header(p, h->string, b.data ? b.data : "", b.len);
 
             cxb_buf_free(&b);
 

@@ -140,3 +140,23 @@ POST /ingest
 [qr/^\Q{"call_id":"c-1","pushes":[{"integration":"down","status":"scheduled","reason":null},{"integration":"rejecting","status":"scheduled","reason":null},{"integration":"broken","status":"skipped","reason":"invalid header value of \"X-Bad\": contains CR, LF, NUL or another control character"},{"integration":"fine","status":"scheduled","reason":null},{"integration":"external_webhook","status":"scheduled","reason":null}]}\E$/,
  qr{^(?=.*^\{[^\n]*"integration":"down","status":"failed","http_status":null,[^\n]*"event":\{"type":"integration",)(?=.*^\{[^\n]*"integration":"rejecting","status":"rejected","http_status":400,"response_body":"nope")(?=.*^\{[^\n]*"integration":"broken","status":"failed","http_status":null)(?=.*^\{[^\n]*"integration":"fine","status":"ok","http_status":200,"response_body":"fine")(?=.*^\{[^\n]*"integration":"external_webhook","status":"ok","http_status":200,[^\n]*"event":\{"type":"external_webhook",)(?:[^\n]*\n){5}$}ms]
 --- no_check_leak
+
+
+
+=== TEST 6: a push too large to render fails alone; the call's other pushes go on
+--- config
+    location = /ingest {
+        client_max_body_size 16m;
+        cxbpush_ingest;
+        cxbpush_pass /_send;
+    }
+--- request eval
+my $big = 'x' x (3 * 1024 * 1024);
+"POST /ingest?dry_run=1\n"
+. qq({"call": {"call_id": "c-1", "status": "picked", "summary": "$big", "transcript": [{"role": "bot", "text": "hi"}]},)
+. q( "bot": {"post_call_push": {"url": "http://crm.test/", "key_mapper": {"a": "{{call_summary}}{{call_summary}}{{call_summary}}{{call_summary}}{{call_summary}}{{call_summary}}"}},)
+. q( "integrations": [{"name": "small", "url": "http://crm.test/i", "body": {"mode": "template", "template": {"id": "{{call_info.call_log_id}}"}}}]}})
+--- error_code: 200
+--- response_body_like eval
+qr/"pushes":\[\{"integration":"post_call_push","status":"skipped","reason":"the push could not be rendered: larger than 16 MiB, or out of memory","request":null\},\{"integration":"small","status":"rendered","reason":null,"request":\{"method":"POST","url":"http:\/\/crm.test\/i","headers":\{"Content-Type":"application\/json"\},"body":"\{\\"id\\":\\"c-1\\"\}"\}\}\]\}$/
+--- timeout: 20
