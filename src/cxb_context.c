@@ -536,6 +536,7 @@ cxb_add_lazy(cxb_ctx_t *ctx, cJSON *to, const char *name, int which,
     item->valuestring = NULL;
 
     ctx->lazy_item[which] = item;
+    ctx->lazy_parent[which] = to;
     ctx->lazy_src[which] = src;
 
     return item;
@@ -893,6 +894,14 @@ cxb_ctx_lookup(void *data, const char *path, size_t len)
     const cJSON   *item;
 
     item = cxb_json_path(ctx->root, path, len);
+
+    if (item != NULL
+        && (item == ctx->root || item == ctx->lazy_parent[CXB_LAZY_SIP]
+            || item == ctx->lazy_parent[CXB_LAZY_TRANSCRIPT]))
+    {
+        /* a whole namespace: its lazy values are needed too */
+        return cxb_ctx_materialize(ctx) == 0 ? item : NULL;
+    }
 
     if (item && item->type == cJSON_Raw && item->valuestring == NULL) {
 

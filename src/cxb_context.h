@@ -68,6 +68,7 @@ typedef struct {
 
     /* lazily rendered values: placeholder item and its source */
     cJSON              *lazy_item[2];
+    cJSON              *lazy_parent[2];
     const cJSON        *lazy_src[2];
 } cxb_ctx_t;
 

@@ -199,3 +199,17 @@ qr/\Q{"call_id":"c-1","variables":{"call":{"X-Customer-Id":"C-1","Via":"SIP\/2.0
  qr{\Q"body":"{\"s\":\"2026-03-29T00:30:00+00:00\",\"e\":\"2026-03-29T01:30:00+00:00\",\"z\":\"UTC\"}"\E},
  qr{\Q"body":"{\"s\":\"2026-03-29T00:30:00+00:00\",\"e\":\"2026-03-29T01:30:00+00:00\",\"z\":\"UTC\"}"\E},
  qr{\Q"body":"{\"s\":\"2026-03-29T00:30:00+00:00\",\"e\":\"2026-03-29T01:30:00+00:00\",\"z\":\"UTC\"}"\E}]
+
+
+
+=== TEST 10: whole namespaces, lazy values included
+--- config
+    location = /ingest { cxbpush_ingest; cxbpush_pass /_send; }
+--- request
+POST /ingest?dry_run=1
+{"call": {"call_id": "c-1", "status": "picked", "transcript": [{"role": "bot", "text": "hi"}], "sip_headers": {"X-A": "1"}},
+ "bot": {"post_call_push": {"url": "http://crm.test/", "key_mapper": {"c": "{{call}}"}},
+   "integrations": [{"url": "http://crm.test/", "body": {"mode": "template", "template": {"t": "{{result.transcript}}", "r": "{{result}}"}}}]}}
+--- error_code: 200
+--- response_body_like eval
+qr/\Q"body":"{\"c\":{\"X-A\":\"1\",\"sip_headers_json\":\"{\\\"X-A\\\":\\\"1\\\"}\"}}"\E.*\Q"body":"{\"t\":\"[{\\\"role\\\":\\\"bot\\\",\\\"text\\\":\\\"hi\\\"}]\",\"r\":{\"call_id\":\"c-1\",\E/
