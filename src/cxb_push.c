@@ -1339,20 +1339,43 @@ int
 cxb_record(cxb_buf_t *out, const cxb_call_t *c, const cxb_push_t *p,
     const cxb_result_t *res)
 {
-    int       ok;
-    char     *s, at[40];
-    cJSON    *rec, *v, *ev;
-    int64_t   t;
+    cxb_record_head_t  h;
 
-    rec = cJSON_CreateObject();
-    if (rec == NULL) {
+    h.id = p->id;
+    h.call_id = c->call_id;
+    h.bot_id = c->bot_id;
+    h.integration = p->integration;
+    h.event_type = p->event_type;
+    h.request = cxb_push_request_json(p);
+    h.has_t = (c->start_ms != CXB_TIME_NONE);
+    h.t_ms = h.has_t ? res->at_ms - c->start_ms : 0;
+
+    if (h.request == NULL) {
         return -1;
     }
 
-    ok = cJSON_AddStringToObject(rec, "id", p->id) != NULL
-         && cJSON_AddStringToObject(rec, "call_id", c->call_id) != NULL
-         && cJSON_AddStringToObject(rec, "bot_id", c->bot_id) != NULL
-         && cJSON_AddStringToObject(rec, "integration", p->integration)
+    return cxb_record_write(out, &h, res);
+}
+
+
+int
+cxb_record_write(cxb_buf_t *out, const cxb_record_head_t *h,
+    const cxb_result_t *res)
+{
+    int       ok;
+    char     *s, at[40];
+    cJSON    *rec, *v, *ev;
+
+    rec = cJSON_CreateObject();
+    if (rec == NULL) {
+        cJSON_Delete(h->request);
+        return -1;
+    }
+
+    ok = cJSON_AddStringToObject(rec, "id", h->id) != NULL
+         && cJSON_AddStringToObject(rec, "call_id", h->call_id) != NULL
+         && cJSON_AddStringToObject(rec, "bot_id", h->bot_id) != NULL
+         && cJSON_AddStringToObject(rec, "integration", h->integration)
             != NULL
          && cJSON_AddStringToObject(rec, "status", res->status) != NULL;
 
@@ -1376,7 +1399,8 @@ cxb_record(cxb_buf_t *out, const cxb_call_t *c, const cxb_push_t *p,
     }
 
     if (ok) {
-        v = res->error ? cJSON_CreateString(res->error) : cJSON_CreateNull();
+        v = res->error ? cxb_json_string_utf8(res->error, strlen(res->error))
+                       : cJSON_CreateNull();
         ok = v != NULL && cJSON_AddItemToObject(rec, "error", v);
         if (!ok) {
             cJSON_Delete(v);
@@ -1390,26 +1414,23 @@ cxb_record(cxb_buf_t *out, const cxb_call_t *c, const cxb_push_t *p,
          && cJSON_AddNumberToObject(rec, "duration_ms",
                                     (double) res->duration_ms) != NULL;
 
+    /* the record takes the request over */
+
     if (ok) {
-        v = cxb_push_request_json(p);
-        ok = v != NULL && cJSON_AddItemToObject(rec, "request", v);
-        if (!ok) {
-            cJSON_Delete(v);
-        }
+        ok = cJSON_AddItemToObject(rec, "request", h->request);
+    }
+
+    if (!ok) {
+        cJSON_Delete(h->request);
     }
 
     ev = ok ? cJSON_AddObjectToObject(rec, "event") : NULL;
     ok = ev != NULL
-         && cJSON_AddStringToObject(ev, "type", p->event_type) != NULL;
+         && cJSON_AddStringToObject(ev, "type", h->event_type) != NULL;
 
     if (ok) {
-        if (c->start_ms != CXB_TIME_NONE) {
-            t = res->at_ms - c->start_ms;
-            v = cJSON_CreateNumber((double) t / 1000.0);
-
-        } else {
-            v = cJSON_CreateNull();
-        }
+        v = h->has_t ? cJSON_CreateNumber((double) h->t_ms / 1000.0)
+                     : cJSON_CreateNull();
 
         ok = v != NULL && cJSON_AddItemToObject(ev, "t", v);
         if (!ok) {

@@ -94,6 +94,22 @@ int cxb_call_answer(cxb_buf_t *out, cxb_call_t *c, int dry_run);
 int cxb_record(cxb_buf_t *out, const cxb_call_t *c, const cxb_push_t *p,
     const cxb_result_t *res);
 
+/* What a record says of its push, for records built without the call. */
+typedef struct {
+    const char         *id;
+    const char         *call_id;
+    const char         *bot_id;
+    const char         *integration;
+    const char         *event_type;
+    cJSON              *request;        /* taken over (deleted) */
+    int                 has_t;
+    int64_t             t_ms;           /* since the call's start */
+} cxb_record_head_t;
+
+/* The record of an attempt, in the one field order of every record. */
+int cxb_record_write(cxb_buf_t *out, const cxb_record_head_t *h,
+    const cxb_result_t *res);
+
 /* Status of an answer: "ok" for 2xx, else "rejected". */
 const char *cxb_classify(int http_status);
 

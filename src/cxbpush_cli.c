@@ -2605,66 +2605,12 @@ static int
 cxb_cli_retry_record(cxb_buf_t *out, const cJSON *prev,
     const cxb_cli_request_t *rq, const cxb_result_t *res)
 {
-    int            ok;
-    char          *s, at[CXB_TIME_FORMAT_LEN];
-    cJSON         *rec, *v, *ev;
-    int64_t        prev_at, t_ms, frac;
-    const char    *type, *integration, *pat;
-    const cJSON   *pev, *pt;
+    int64_t             prev_at, frac;
+    const char         *type, *integration, *pat;
+    const cJSON        *pev, *pt;
+    cxb_record_head_t   h;
 
-    rec = cJSON_CreateObject();
-    if (rec == NULL) {
-        return -1;
-    }
-
-    ok = cxb_cli_add_str(rec, "id", prev)
-         && cxb_cli_add_str(rec, "call_id", prev)
-         && cxb_cli_add_str(rec, "bot_id", prev)
-         && cxb_cli_add_str(rec, "integration", prev)
-         && cJSON_AddStringToObject(rec, "status", res->status) != NULL;
-
-    if (ok) {
-        v = res->http_status >= 0 ? cJSON_CreateNumber(res->http_status)
-                                  : cJSON_CreateNull();
-        ok = v != NULL && cJSON_AddItemToObject(rec, "http_status", v);
-        if (!ok) {
-            cJSON_Delete(v);
-        }
-    }
-
-    if (ok) {
-        v = res->response ? cxb_json_string_utf8(res->response,
-                                                 res->response_len)
-                          : cJSON_CreateNull();
-        ok = v != NULL && cJSON_AddItemToObject(rec, "response_body", v);
-        if (!ok) {
-            cJSON_Delete(v);
-        }
-    }
-
-    if (ok) {
-        v = res->error ? cxb_json_string_utf8(res->error, strlen(res->error))
-                       : cJSON_CreateNull();
-        ok = v != NULL && cJSON_AddItemToObject(rec, "error", v);
-        if (!ok) {
-            cJSON_Delete(v);
-        }
-    }
-
-    cxb_time_format_utc(at, res->at_ms / 1000);
-
-    ok = ok && cJSON_AddNumberToObject(rec, "attempt", res->attempt) != NULL
-         && cJSON_AddStringToObject(rec, "at", at) != NULL
-         && cJSON_AddNumberToObject(rec, "duration_ms",
-                                    (double) res->duration_ms) != NULL;
-
-    if (ok) {
-        v = cxb_cli_request_json(rq);
-        ok = v != NULL && cJSON_AddItemToObject(rec, "request", v);
-        if (!ok) {
-            cJSON_Delete(v);
-        }
-    }
+    integration = cxb_json_str(prev, "integration");
 
     /* event: the previous type, t carried on */
 
@@ -2672,8 +2618,6 @@ cxb_cli_retry_record(cxb_buf_t *out, const cJSON *prev,
     type = cxb_json_str(pev, "type");
 
     if (type == NULL) {
-        integration = cxb_json_str(prev, "integration");
-
         type = integration == NULL ? "integration"
                : strcmp(integration, "post_call_push") == 0
                  ? "post_call_push"
@@ -2681,44 +2625,37 @@ cxb_cli_retry_record(cxb_buf_t *out, const cJSON *prev,
                  ? "external_webhook" : "integration";
     }
 
-    ev = ok ? cJSON_AddObjectToObject(rec, "event") : NULL;
-    ok = ev != NULL && cJSON_AddStringToObject(ev, "type", type) != NULL;
+    h.id = cxb_json_str(prev, "id");
+    h.call_id = cxb_json_str(prev, "call_id");
+    h.bot_id = cxb_json_str(prev, "bot_id");
+    h.integration = integration;
+    h.event_type = type;
+    h.has_t = 0;
+    h.t_ms = 0;
 
-    if (ok) {
-        pt = cJSON_GetObjectItemCaseSensitive(pev, "t");
-        pat = cxb_json_str(prev, "at");
+    h.id = h.id ? h.id : "";
+    h.call_id = h.call_id ? h.call_id : "";
+    h.bot_id = h.bot_id ? h.bot_id : "";
+    h.integration = h.integration ? h.integration : "";
 
-        if (cJSON_IsNumber(pt) && fabs(pt->valuedouble) < 1e12 && pat != NULL
-            && cxb_time_parse_iso(pat, strlen(pat), &prev_at) == 0)
-        {
-            t_ms = (int64_t) llround(pt->valuedouble * 1000);
-            frac = ((t_ms % 1000) + 1000) % 1000;
-            t_ms += res->at_ms - (prev_at + frac);
-            v = cJSON_CreateNumber((double) t_ms / 1000.0);
+    pt = cJSON_GetObjectItemCaseSensitive(pev, "t");
+    pat = cxb_json_str(prev, "at");
 
-        } else {
-            v = cJSON_CreateNull();
-        }
-
-        ok = v != NULL && cJSON_AddItemToObject(ev, "t", v);
-        if (!ok) {
-            cJSON_Delete(v);
-        }
+    if (cJSON_IsNumber(pt) && fabs(pt->valuedouble) < 1e12 && pat != NULL
+        && cxb_time_parse_iso(pat, strlen(pat), &prev_at) == 0)
+    {
+        h.t_ms = (int64_t) llround(pt->valuedouble * 1000);
+        frac = ((h.t_ms % 1000) + 1000) % 1000;
+        h.t_ms += res->at_ms - (prev_at + frac);
+        h.has_t = 1;
     }
 
-    ok = ok && cJSON_AddStringToObject(ev, "status", res->status) != NULL;
-
-    s = ok ? cJSON_PrintUnformatted(rec) : NULL;
-    cJSON_Delete(rec);
-
-    if (s == NULL) {
+    h.request = cxb_cli_request_json(rq);
+    if (h.request == NULL) {
         return -1;
     }
 
-    cxb_buf_adds(out, s);
-    free(s);
-
-    return out->failed ? -1 : 0;
+    return cxb_record_write(out, &h, res);
 }
 
 
@@ -2761,7 +2698,7 @@ cxb_cli_dry_record(cxb_buf_t *out, const cJSON *prev,
     }
 
     cxb_buf_adds(out, s);
-    free(s);
+    cJSON_free(s);
 
     return out->failed ? -1 : 0;
 }
