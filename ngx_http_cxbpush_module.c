@@ -13,6 +13,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_cxbpush_module.h"
+#include "cxb_crypto.h"
 #include "cxb_time.h"
 
 
@@ -513,6 +514,7 @@ ngx_http_cxbpush_exit_process(ngx_cycle_t *cycle)
 {
     ngx_http_cxbpush_recordings_exit(cycle);
 
-    /* the per-process cache of time zones */
+    /* the per-process caches: time zones, OpenSSL algorithms */
     cxb_tz_cleanup();
+    cxb_crypto_cleanup();
 }

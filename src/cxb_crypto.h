@@ -10,6 +10,8 @@
 
 #include <stddef.h>
 
+#include <openssl/evp.h>
+
 #include "cxb_buf.h"
 
 
@@ -19,6 +21,15 @@
 /* md (32 bytes) = HMAC-SHA256(key, p); md may overlap key.  0 or -1. */
 int cxb_hmac_sha256(unsigned char *md, const void *key, size_t key_len,
     const void *p, size_t len);
+
+/* md (32 bytes) = SHA-256(p).  0 or -1. */
+int cxb_sha256(unsigned char *md, const void *p, size_t len);
+
+/* AES-256-GCM, fetched once (NULL on failure). */
+const EVP_CIPHER *cxb_aes_256_gcm(void);
+
+/* Frees the algorithms and contexts fetched on first use (at exit). */
+void cxb_crypto_cleanup(void);
 
 /* Appends standard base64 (with padding) of src to out. */
 void cxb_base64_encode(cxb_buf_t *out, const unsigned char *src, size_t len);

@@ -46,6 +46,8 @@ static void cxb_s3_add_host(cxb_buf_t *b, const cxb_s3_t *s3,
 static int cxb_s3_host_has_bucket(const cxb_s3_t *s3, const cxb_s3_url_t *ep);
 static int cxb_s3_decode_key(cxb_buf_t *out, const char *p, size_t len);
 static int cxb_s3_valid_date(const char *date);
+static int cxb_sigv4_signing_key(unsigned char *k, const cxb_s3_t *s3,
+    const char *amz_date);
 static void cxb_hex(char *dst, const unsigned char *src, size_t len);
 static int cxb_unhex(int c);
 static int cxb_lower(int c);
@@ -134,11 +136,10 @@ cxb_s3_presign_at(cxb_buf_t *out, cxb_buf_t *canonical, const cxb_s3_t *s3,
 {
     int            rc;
     char           hash[65], signature[65];
-    size_t         n, secret_len;
+    size_t         n;
     cxb_buf_t      host, path, query, scope, buf;
     cxb_s3_url_t   ep;
     unsigned char  k[EVP_MAX_MD_SIZE], md[EVP_MAX_MD_SIZE];
-    unsigned char  secret[4 + CXB_SIGV4_SECRET_MAX];
 
     if (out == NULL || method == NULL || key == NULL || amz_date == NULL) {
         return -1;
@@ -258,14 +259,7 @@ cxb_s3_presign_at(cxb_buf_t *out, cxb_buf_t *canonical, const cxb_s3_t *s3,
 
     /* signing key: HMAC chain from "AWS4" + secret over the scope */
 
-    secret_len = strlen(s3->secret_key);
-    memcpy(secret, "AWS4", 4);
-    memcpy(secret + 4, s3->secret_key, secret_len);
-
-    if (cxb_hmac_sha256(k, secret, 4 + secret_len, amz_date, 8) != 0
-        || cxb_hmac_sha256(k, k, 32, s3->region, strlen(s3->region)) != 0
-        || cxb_hmac_sha256(k, k, 32, "s3", 2) != 0
-        || cxb_hmac_sha256(k, k, 32, "aws4_request", 12) != 0
+    if (cxb_sigv4_signing_key(k, s3, amz_date) != 0
         || cxb_hmac_sha256(md, k, 32, buf.data, buf.len) != 0)
     {
         goto done;
@@ -297,7 +291,6 @@ cxb_s3_presign_at(cxb_buf_t *out, cxb_buf_t *canonical, const cxb_s3_t *s3,
 
 done:
 
-    OPENSSL_cleanse(secret, sizeof(secret));
     OPENSSL_cleanse(k, sizeof(k));
     OPENSSL_cleanse(md, sizeof(md));
 
@@ -519,10 +512,9 @@ cxb_sigv4_uri_encode(cxb_buf_t *out, const char *p, size_t len,
 int
 cxb_sigv4_sha256_hex(char *hex, const void *p, size_t len)
 {
-    unsigned int   n;
-    unsigned char  md[EVP_MAX_MD_SIZE];
+    unsigned char  md[CXB_SHA256_LEN];
 
-    if (EVP_Digest(p, len, md, &n, EVP_sha256(), NULL) != 1 || n != 32) {
+    if (cxb_sha256(md, p, len) != 0) {
         return -1;
     }
 
@@ -867,6 +859,72 @@ cxb_s3_valid_date(const char *date)
     }
 
     return date[CXB_S3_AMZ_DATE_LEN] == '\0';
+}
+
+
+/*
+ * The signing key of a secret, a region and a day: four chained HMACs,
+ * kept for the last (secret, region, day) — the same all day long for a
+ * configured store.
+ */
+
+static int
+cxb_sigv4_signing_key(unsigned char *k, const cxb_s3_t *s3,
+    const char *amz_date)
+{
+    size_t          secret_len, region_len;
+    unsigned char   secret[4 + CXB_SIGV4_SECRET_MAX];
+
+    static struct {
+        int            valid;
+        char           day[8];
+        char           region[64];
+        size_t         secret_len;
+        unsigned char  secret[CXB_SIGV4_SECRET_MAX];
+        unsigned char  key[32];
+    } cache;
+
+    secret_len = strlen(s3->secret_key);
+    region_len = strlen(s3->region);
+
+    if (secret_len > CXB_SIGV4_SECRET_MAX) {
+        return -1;
+    }
+
+    if (cache.valid && memcmp(cache.day, amz_date, 8) == 0
+        && region_len < sizeof(cache.region)
+        && strcmp(cache.region, s3->region) == 0
+        && cache.secret_len == secret_len
+        && CRYPTO_memcmp(cache.secret, s3->secret_key, secret_len) == 0)
+    {
+        memcpy(k, cache.key, 32);
+        return 0;
+    }
+
+    memcpy(secret, "AWS4", 4);
+    memcpy(secret + 4, s3->secret_key, secret_len);
+
+    if (cxb_hmac_sha256(k, secret, 4 + secret_len, amz_date, 8) != 0
+        || cxb_hmac_sha256(k, k, 32, s3->region, region_len) != 0
+        || cxb_hmac_sha256(k, k, 32, "s3", 2) != 0
+        || cxb_hmac_sha256(k, k, 32, "aws4_request", 12) != 0)
+    {
+        OPENSSL_cleanse(secret, sizeof(secret));
+        return -1;
+    }
+
+    OPENSSL_cleanse(secret, sizeof(secret));
+
+    if (region_len < sizeof(cache.region)) {
+        memcpy(cache.day, amz_date, 8);
+        memcpy(cache.region, s3->region, region_len + 1);
+        memcpy(cache.secret, s3->secret_key, secret_len);
+        cache.secret_len = secret_len;
+        memcpy(cache.key, k, 32);
+        cache.valid = 1;
+    }
+
+    return 0;
 }
 
 

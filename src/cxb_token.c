@@ -220,7 +220,7 @@ cxb_token_gcm(int encrypt, const cxb_token_key_t *k,
 
     rc = -1;
 
-    if (EVP_CipherInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL, encrypt)
+    if (EVP_CipherInit_ex(ctx, cxb_aes_256_gcm(), NULL, NULL, NULL, encrypt)
            != 1
         || EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN,
                                CXB_TOKEN_NONCE_LEN, NULL)

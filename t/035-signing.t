@@ -27,7 +27,7 @@ our $Verify = sub {
 
     my @want = map {
         (my $k = $_) =~ s/^whsec_//;
-        'v1,' . encode_base64(hmac_sha256("$id.$ts.$rec->{request}{body}",
+        'v1,' . encode_base64(hmac_sha256("$id.$ts." . ($rec->{request}{body} // ""),
                                           decode_base64($k)), '');
     } @secrets;
 
