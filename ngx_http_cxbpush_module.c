@@ -92,6 +92,13 @@ static ngx_command_t  ngx_http_cxbpush_commands[] = {
       0,
       NULL },
 
+    { ngx_string("cxbpush_body_max"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_cxbpush_loc_conf_t, body_max),
+      NULL },
+
     { ngx_string("cxbpush_signing_secret"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_http_cxbpush_signing_secret,
@@ -291,6 +298,7 @@ ngx_http_cxbpush_create_loc_conf(ngx_conf_t *cf)
 
     conf->log = NGX_CONF_UNSET_PTR;
     conf->response_max = NGX_CONF_UNSET_SIZE;
+    conf->body_max = NGX_CONF_UNSET_SIZE;
     conf->s3 = NGX_CONF_UNSET_PTR;
     conf->token_keys = NGX_CONF_UNSET_PTR;
     conf->sign_keys = NGX_CONF_UNSET_PTR;
@@ -314,6 +322,7 @@ ngx_http_cxbpush_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_str_value(conf->result_pass, prev->result_pass, "");
     ngx_conf_merge_ptr_value(conf->log, prev->log, NULL);
     ngx_conf_merge_size_value(conf->response_max, prev->response_max, 1024);
+    ngx_conf_merge_size_value(conf->body_max, prev->body_max, 1024 * 1024);
 
     if (conf->public_base_url == NULL) {
         conf->public_base_url = prev->public_base_url;

@@ -49,6 +49,9 @@ typedef struct {
      */
     const cxb_sign_key_t *sign_keys;
     size_t              nsign_keys;
+
+    /* largest rendered body a push may have; 0: no limit */
+    size_t              body_max;
 } cxb_ctx_opts_t;
 
 

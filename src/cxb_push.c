@@ -89,6 +89,17 @@ cxb_call_build(cxb_call_t *c, const cJSON *doc, const cxb_ctx_opts_t *o,
         return -2;
     }
 
+    for (size_t i = 0; o->body_max && i < c->npushes; i++) {
+        if (c->pushes[i].state == CXB_PUSH_READY
+            && c->pushes[i].body_len > o->body_max)
+        {
+            cxb_push_skip(&c->pushes[i], CXB_PUSH_FAILED,
+                          "the rendered body (%zu bytes) is larger than "
+                          "cxbpush_body_max (%zu bytes)",
+                          c->pushes[i].body_len, o->body_max);
+        }
+    }
+
     for (size_t i = 0; o->nsign_keys && i < c->npushes; i++) {
         if (c->pushes[i].state == CXB_PUSH_READY
             && cxb_push_sign(&c->pushes[i], o) != 0)

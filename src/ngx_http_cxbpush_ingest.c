@@ -127,6 +127,7 @@ ngx_http_cxbpush_body_handler(ngx_http_request_t *r)
     opts.public_base_url = (const char *) base.data;
     opts.public_base_url_len = base.len;
     opts.now_ms = ngx_http_cxbpush_now_ms();
+    opts.body_max = cplcf->body_max;
 
     if (cplcf->sign_keys) {
         opts.sign_keys = cplcf->sign_keys->elts;

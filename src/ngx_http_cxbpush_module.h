@@ -32,6 +32,7 @@ typedef struct {
     ngx_open_file_t             *log;
     ngx_http_complex_value_t    *public_base_url;
     size_t                       response_max;
+    size_t                       body_max;
     ngx_flag_t                   ingest;
 
     ngx_http_cxbpush_s3_t       *s3;

@@ -258,6 +258,7 @@ client intended to send too large body
         client_body_buffer_size 8k;
         client_body_in_file_only clean;
         client_max_body_size 16m;
+        cxbpush_body_max 16m;
         cxbpush_ingest;
         cxbpush_pass /_send;
         cxbpush_log $TEST_NGINX_SERVER_ROOT/logs/cxbpush.log;

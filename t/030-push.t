@@ -382,3 +382,22 @@ cxbpush: push "post_call_push" of call "c-silent" failed: timed out waiting for 
 ['{"call_id":"c-1","pushes":[{"integration":"post_call_push","status":"scheduled","reason":null}]}' . "\n",
  "GET http://crm.test/a?b=1&k=v%20w\n"]
 --- no_check_leak
+
+
+
+=== TEST 14: a rendered body over cxbpush_body_max fails that push, unsent
+--- config
+    location = /ingest {
+        cxbpush_ingest;
+        cxbpush_pass /_send;
+        cxbpush_body_max 32;
+    }
+--- request eval
+["POST /ingest\n" . q({"call": {"call_id": "c-1", "summary": "a summary that is long enough"}, "bot": {"post_call_push": {"url": "http://crm.test/", "key_mapper": {"s": "{{call_summary}}"}}}}),
+ "POST /ingest\n" . q({"call": {"call_id": "c-2", "summary": "short"}, "bot": {"post_call_push": {"url": "http://crm.test/", "key_mapper": {"s": "{{call_summary}}"}}}})]
+--- error_code eval
+[202, 202]
+--- response_body eval
+['{"call_id":"c-1","pushes":[{"integration":"post_call_push","status":"skipped","reason":"the rendered body (37 bytes) is larger than cxbpush_body_max (32 bytes)"}]}' . "\n",
+ '{"call_id":"c-2","pushes":[{"integration":"post_call_push","status":"scheduled","reason":null}]}' . "\n"]
+--- no_check_leak
