@@ -100,6 +100,8 @@ ngx_int_t ngx_http_cxbpush_filter_init(ngx_conf_t *cf);
 char *ngx_http_cxbpush_s3(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 char *ngx_http_cxbpush_signing_secret(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+ngx_int_t ngx_http_cxbpush_secret_arg(ngx_conf_t *cf, const char *directive,
+    ngx_str_t *arg, ngx_str_t *secret);
 ngx_int_t ngx_http_cxbpush_read_secret(ngx_conf_t *cf, const char *directive,
     ngx_str_t *path, ngx_str_t *secret);
 void ngx_http_cxbpush_keys_cleanup(void *data);

@@ -26,6 +26,8 @@ static ngx_int_t ngx_http_cxbpush_push_done(ngx_http_request_t *r,
     void *data, ngx_int_t rc);
 static ngx_int_t ngx_http_cxbpush_sink_done(ngx_http_request_t *r,
     void *data, ngx_int_t rc);
+static ngx_int_t ngx_http_cxbpush_sr_last(ngx_http_cxbpush_sr_ctx_t *ctx,
+    ngx_int_t rc);
 static const char *ngx_http_cxbpush_failure(ngx_http_request_t *r,
     ngx_http_cxbpush_sr_ctx_t *ctx);
 static ngx_int_t ngx_http_cxbpush_header_filter(ngx_http_request_t *r);
@@ -237,19 +239,17 @@ ngx_http_cxbpush_method(ngx_str_t *name)
 }
 
 
+/*
+ * Whether this call of a post-subrequest handler is the subrequest's last:
+ * the handler runs once per finalization, and an upstream failure first
+ * finalizes with nginx's error status, then again after its error page.
+ */
+
 static ngx_int_t
-ngx_http_cxbpush_push_done(ngx_http_request_t *r, void *data, ngx_int_t rc)
+ngx_http_cxbpush_sr_last(ngx_http_cxbpush_sr_ctx_t *ctx, ngx_int_t rc)
 {
-    ngx_http_cxbpush_sr_ctx_t *ctx = data;
-
-    cxb_result_t  res;
-
-    if (ctx->done) {
-        return rc;
-    }
-
-    if (rc == NGX_AGAIN) {
-        return rc;
+    if (ctx->done || rc == NGX_AGAIN) {
+        return 0;
     }
 
     if (rc >= NGX_HTTP_SPECIAL_RESPONSE && ctx->http_status == -1
@@ -257,10 +257,25 @@ ngx_http_cxbpush_push_done(ngx_http_request_t *r, void *data, ngx_int_t rc)
     {
         /* nginx's own error page follows: finish after it */
         ctx->err_status = rc;
-        return rc;
+        return 0;
     }
 
     ctx->done = 1;
+
+    return 1;
+}
+
+
+static ngx_int_t
+ngx_http_cxbpush_push_done(ngx_http_request_t *r, void *data, ngx_int_t rc)
+{
+    ngx_http_cxbpush_sr_ctx_t *ctx = data;
+
+    cxb_result_t  res;
+
+    if (!ngx_http_cxbpush_sr_last(ctx, rc)) {
+        return rc;
+    }
 
     ngx_memzero(&res, sizeof(cxb_result_t));
 
@@ -414,18 +429,9 @@ ngx_http_cxbpush_sink_done(ngx_http_request_t *r, void *data, ngx_int_t rc)
 {
     ngx_http_cxbpush_sr_ctx_t *ctx = data;
 
-    if (ctx->done || rc == NGX_AGAIN) {
+    if (!ngx_http_cxbpush_sr_last(ctx, rc)) {
         return rc;
     }
-
-    if (rc >= NGX_HTTP_SPECIAL_RESPONSE && ctx->http_status == -1
-        && ctx->err_status == 0)
-    {
-        ctx->err_status = rc;
-        return rc;
-    }
-
-    ctx->done = 1;
 
     if (ctx->http_status < 200 || ctx->http_status >= 300) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
@@ -542,25 +548,17 @@ ngx_http_cxbpush_signing_secret(ngx_conf_t *cf, ngx_command_t *cmd,
 {
     ngx_http_cxbpush_loc_conf_t *cplcf = conf;
 
-    ngx_str_t           *value, secret, path;
+    ngx_str_t           *value, secret;
     cxb_sign_key_t      *k;
     ngx_pool_cleanup_t  *cln;
 
     value = cf->args->elts;
-    secret = value[1];
 
-    if (secret.len >= sizeof("file=") - 1
-        && ngx_strncmp(secret.data, "file=", sizeof("file=") - 1) == 0)
+    if (ngx_http_cxbpush_secret_arg(cf, "cxbpush_signing_secret", &value[1],
+                                    &secret)
+        != NGX_OK)
     {
-        path.data = secret.data + sizeof("file=") - 1;
-        path.len = secret.len - (sizeof("file=") - 1);
-
-        if (ngx_http_cxbpush_read_secret(cf, "cxbpush_signing_secret", &path,
-                                         &secret)
-            != NGX_OK)
-        {
-            return NGX_CONF_ERROR;
-        }
+        return NGX_CONF_ERROR;
     }
 
     if (cplcf->sign_keys == NGX_CONF_UNSET_PTR) {

@@ -374,26 +374,18 @@ ngx_http_cxbpush_token_secret(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_http_cxbpush_loc_conf_t *cplcf = conf;
 
     void                *old;
-    ngx_str_t           *value, secret, path;
+    ngx_str_t           *value, secret;
     ngx_uint_t           n;
     cxb_token_key_t     *k;
     ngx_pool_cleanup_t  *cln;
 
     value = cf->args->elts;
-    secret = value[1];
 
-    if (secret.len >= sizeof("file=") - 1
-        && ngx_strncmp(secret.data, "file=", sizeof("file=") - 1) == 0)
+    if (ngx_http_cxbpush_secret_arg(cf, "cxbpush_token_secret", &value[1],
+                                    &secret)
+        != NGX_OK)
     {
-        path.data = secret.data + sizeof("file=") - 1;
-        path.len = secret.len - (sizeof("file=") - 1);
-
-        if (ngx_http_cxbpush_read_secret(cf, "cxbpush_token_secret", &path,
-                                         &secret)
-            != NGX_OK)
-        {
-            return NGX_CONF_ERROR;
-        }
+        return NGX_CONF_ERROR;
     }
 
     if (secret.len < CXB_TOKEN_SECRET_MIN) {
@@ -452,6 +444,30 @@ ngx_http_cxbpush_keys_cleanup(void *data)
     ngx_array_t  *keys = data;
 
     ngx_explicit_memzero(keys->elts, keys->nalloc * keys->size);
+}
+
+
+/*
+ * A "SECRET | file=PATH" argument: the secret itself, or read from PATH.
+ */
+
+ngx_int_t
+ngx_http_cxbpush_secret_arg(ngx_conf_t *cf, const char *directive,
+    ngx_str_t *arg, ngx_str_t *secret)
+{
+    ngx_str_t  path;
+
+    if (arg->len < sizeof("file=") - 1
+        || ngx_strncmp(arg->data, "file=", sizeof("file=") - 1) != 0)
+    {
+        *secret = *arg;
+        return NGX_OK;
+    }
+
+    path.data = arg->data + sizeof("file=") - 1;
+    path.len = arg->len - (sizeof("file=") - 1);
+
+    return ngx_http_cxbpush_read_secret(cf, directive, &path, secret);
 }
 
 
