@@ -99,6 +99,20 @@ static ngx_command_t  ngx_http_cxbpush_commands[] = {
       offsetof(ngx_http_cxbpush_loc_conf_t, body_max),
       NULL },
 
+    { ngx_string("cxbpush_allow_private"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_cxbpush_loc_conf_t, allow_private),
+      NULL },
+
+    { ngx_string("cxbpush_allow_addr"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_cxbpush_allow_addr,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("cxbpush_signing_secret"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_http_cxbpush_signing_secret,
@@ -303,6 +317,8 @@ ngx_http_cxbpush_create_loc_conf(ngx_conf_t *cf)
     conf->token_keys = NGX_CONF_UNSET_PTR;
     conf->sign_keys = NGX_CONF_UNSET_PTR;
     conf->recordings_redirect = NGX_CONF_UNSET;
+    conf->allow_private = NGX_CONF_UNSET;
+    conf->allow = NGX_CONF_UNSET_PTR;
 
     return conf;
 }
@@ -323,6 +339,8 @@ ngx_http_cxbpush_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_ptr_value(conf->log, prev->log, NULL);
     ngx_conf_merge_size_value(conf->response_max, prev->response_max, 1024);
     ngx_conf_merge_size_value(conf->body_max, prev->body_max, 1024 * 1024);
+    ngx_conf_merge_value(conf->allow_private, prev->allow_private, 0);
+    ngx_conf_merge_ptr_value(conf->allow, prev->allow, NULL);
 
     if (conf->public_base_url == NULL) {
         conf->public_base_url = prev->public_base_url;
@@ -514,6 +532,10 @@ ngx_http_cxbpush_public_base_url(ngx_conf_t *cf, ngx_command_t *cmd,
 static ngx_int_t
 ngx_http_cxbpush_init(ngx_conf_t *cf)
 {
+    if (ngx_http_cxbpush_guard_init(cf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     return ngx_http_cxbpush_filter_init(cf);
 }
 

@@ -10,6 +10,7 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include "cxb_addr.h"
 #include "cxb_push.h"
 #include "cxb_sigv4.h"
 #include "cxb_token.h"
@@ -34,6 +35,8 @@ typedef struct {
     size_t                       response_max;
     size_t                       body_max;
     ngx_flag_t                   ingest;
+    ngx_flag_t                   allow_private;
+    ngx_array_t                 *allow;         /* of cxb_cidr_t */
 
     ngx_http_cxbpush_s3_t       *s3;
     ngx_array_t                 *token_keys;    /* of cxb_token_key_t */
@@ -71,7 +74,12 @@ typedef struct {
     size_t                       resp_len;
     size_t                       resp_max;
 
+    ngx_uint_t                   guard;         /* the SSRF guard's state */
+    ngx_resolver_ctx_t          *resolving;
+    char                        *refused;       /* why the guard refused */
+
     unsigned                     done:1;
+    unsigned                     guard_sync:1;
 } ngx_http_cxbpush_sr_ctx_t;
 
 
@@ -96,6 +104,9 @@ ngx_int_t ngx_http_cxbpush_push_start(ngx_http_cxbpush_call_t *hc,
 void ngx_http_cxbpush_record(ngx_http_cxbpush_call_t *hc, cxb_push_t *p,
     cxb_result_t *res);
 ngx_int_t ngx_http_cxbpush_filter_init(ngx_conf_t *cf);
+ngx_int_t ngx_http_cxbpush_guard_init(ngx_conf_t *cf);
+char *ngx_http_cxbpush_allow_addr(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 
 char *ngx_http_cxbpush_s3(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 char *ngx_http_cxbpush_signing_secret(ngx_conf_t *cf, ngx_command_t *cmd,

@@ -284,7 +284,11 @@ ngx_http_cxbpush_push_done(ngx_http_request_t *r, void *data, ngx_int_t rc)
     res.at_ms = ngx_http_cxbpush_now_ms();
     res.duration_ms = (int64_t) (ngx_current_msec - ctx->start);
 
-    if (ctx->http_status >= 0) {
+    if (ctx->refused) {
+        res.status = "failed";
+        res.error = ctx->refused;
+
+    } else if (ctx->http_status >= 0) {
         res.status = cxb_classify((int) ctx->http_status);
         res.response = (const char *) ctx->resp;
         res.response_len = ctx->resp_len;
@@ -462,7 +466,10 @@ ngx_http_cxbpush_header_filter(ngx_http_request_t *r)
         return ngx_http_next_header_filter(r);
     }
 
-    if (r->upstream == NULL || r->upstream->headers_in.status_n) {
+    if (ctx->refused) {
+        /* the SSRF guard's 403: nothing was sent */
+
+    } else if (r->upstream == NULL || r->upstream->headers_in.status_n) {
         /* the CRM answered (or the location itself did) */
         ctx->http_status = r->upstream ? r->upstream->headers_in.status_n
                                        : r->headers_out.status;

@@ -4,6 +4,15 @@
 use lib 't/lib';
 use Test::Nginx::Socket 'no_plan';
 
+# The CRM mocks listen on loopback, which the SSRF guard refuses by default:
+# every block here allows 127.0.0.1 (t/070-ssrf.t tests the guard itself).
+add_block_preprocessor(sub {
+    my $block = shift;
+    my $http = $block->http_config // '';
+    $block->set_value('http_config',
+                      "    cxbpush_allow_addr 127.0.0.1/32;\n$http");
+});
+
 no_long_string();
 run_tests();
 
