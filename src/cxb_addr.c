@@ -171,11 +171,15 @@ cxb_ip_parse(const char *s, size_t len, cxb_ip_t *ip)
 
     memset(ip, 0, sizeof(cxb_ip_t));
 
-    if (len == 0 || len >= sizeof(buf)) {
+    if (len == 0) {
         return -1;
     }
 
     if (memchr(s, ':', len)) {
+        if (len >= sizeof(buf)) {
+            return -1;
+        }
+
         memcpy(buf, s, len);
         buf[len] = '\0';
 

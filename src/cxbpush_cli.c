@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <netdb.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -27,6 +28,7 @@
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 
+#include "cxb_addr.h"
 #include "cxb_buf.h"
 #include "cxb_context.h"
 #include "cxb_push.h"
@@ -69,10 +71,16 @@ typedef struct {
 
 /* options shared by send and retry */
 
+#define CXB_CLI_ALLOW_MAX     32
+
+
 typedef struct {
     const char         *to;
     double              timeout;
     size_t              response_max;
+    int                 allow_private;
+    cxb_cidr_t          allow[CXB_CLI_ALLOW_MAX];
+    size_t              nallow;
 } cxb_cli_net_t;
 
 
@@ -82,8 +90,10 @@ typedef struct {
     CURL               *curl;
     long                timeout_ms;
     size_t              response_max;
+    const cxb_cli_net_t *net;       /* the SSRF guard's settings */
     cxb_buf_t           response;
     char                error[CURL_ERROR_SIZE];
+    char                refused[512];
 
     const char         *log_path;
     int                 log_fd;     /* -1: none */
@@ -128,6 +138,8 @@ static int cxb_cli_send(int argc, char **argv);
 static int cxb_cli_retry(int argc, char **argv);
 
 static int cxb_cli_is(const char *arg, const char *name);
+static int cxb_cli_guard(cxb_cli_sender_t *s, const char *url,
+    struct curl_slist **pin);
 static int cxb_cli_value(const char *cmd, int argc, char **argv, int *i,
     const char **val);
 static int cxb_cli_flag(const char *cmd, const char *arg, const char *name);
@@ -248,6 +260,9 @@ static const char  cxb_cli_send_usage[] =
     "  --timeout SECONDS      per push, connection included (default 15)\n"
     "  --response-max BYTES   response body kept per record (default 1024;\n"
     "                         k and m suffixes)\n"
+    "  --allow-addr CIDR      let pushes reach this non-public range\n"
+    "                         (repeatable; see the SSRF guard)\n"
+    "  --allow-private        let pushes reach any address\n"
     "  --log FILE             also append the records to FILE\n"
     "  --public-base-url URL  base of the stable recording URL\n"
     "  --sample               the built-in sample call instead of DOC.json\n"
@@ -286,6 +301,9 @@ static const char  cxb_cli_retry_usage[] =
     "  --to URL               send to URL instead of the logged URL\n"
     "  --timeout SECONDS      per push, connection included (default 15)\n"
     "  --response-max BYTES   response body kept per record (default 1024)\n"
+    "  --allow-addr CIDR      let pushes reach this non-public range\n"
+    "                         (repeatable; see the SSRF guard)\n"
+    "  --allow-private        let pushes reach any address\n"
     "  --dry-run              print what would be re-sent (one JSON line\n"
     "                         per push); send nothing, write nothing\n"
     "  -h, --help             this help\n"
@@ -585,7 +603,7 @@ cxb_cli_send(int argc, char **argv)
     sample = 0;
     dashdash = 0;
 
-    net.to = NULL;
+    memset(&net, 0, sizeof(cxb_cli_net_t));
     net.timeout = CXB_CLI_TIMEOUT;
     net.response_max = CXB_CLI_RESPONSE_MAX;
 
@@ -844,7 +862,7 @@ cxb_cli_retry(int argc, char **argv)
     ncalls = 0;
     nextra = 0;
 
-    net.to = NULL;
+    memset(&net, 0, sizeof(cxb_cli_net_t));
     net.timeout = CXB_CLI_TIMEOUT;
     net.response_max = CXB_CLI_RESPONSE_MAX;
 
@@ -1353,8 +1371,8 @@ cxb_cli_flag(const char *cmd, const char *arg, const char *name)
 
 
 /*
- * --to, --timeout, --response-max: 1 when argv[*i] is one of them (*rc: 0,
- * or -1 reported), 0 otherwise.
+ * --to, --timeout, --response-max, --allow-addr, --allow-private: 1 when
+ * argv[*i] is one of them (*rc: 0, or -1 reported), 0 otherwise.
  */
 
 static int
@@ -1392,6 +1410,37 @@ cxb_cli_net_option(const char *cmd, int argc, char **argv, int *i,
             *rc = -1;
         }
 
+        return 1;
+    }
+
+    if (cxb_cli_is(a, "--allow-addr")) {
+        if (cxb_cli_value(cmd, argc, argv, i, &v) != 0) {
+            *rc = -1;
+
+        } else if (net->nallow == CXB_CLI_ALLOW_MAX) {
+            cxb_cli_usage_error(cmd, "--allow-addr: at most %d ranges",
+                                CXB_CLI_ALLOW_MAX);
+            *rc = -1;
+
+        } else if (cxb_cidr_parse(v, strlen(v), &net->allow[net->nallow])
+                   != 0)
+        {
+            cxb_cli_usage_error(cmd, "--allow-addr \"%s\": expected a CIDR "
+                                "(an IPv4 dotted quad or an IPv6 address, an "
+                                "optional /bits, no bits set past the "
+                                "prefix)", v);
+            *rc = -1;
+
+        } else {
+            net->nallow++;
+        }
+
+        return 1;
+    }
+
+    if (cxb_cli_is(a, "--allow-private")) {
+        *rc = cxb_cli_flag(cmd, a, "--allow-private");
+        net->allow_private = 1;
         return 1;
     }
 
@@ -1855,6 +1904,7 @@ cxb_cli_sender_init(cxb_cli_sender_t *s, const cxb_cli_net_t *net,
     s->log_path = log_path;
     s->timeout_ms = (long) ceil(net->timeout * 1000);
     s->response_max = net->response_max;
+    s->net = net;
     cxb_buf_init(&s->response);
 
     if (log_path != NULL) {
@@ -1920,13 +1970,32 @@ cxb_cli_perform(cxb_cli_sender_t *s, const cxb_cli_request_t *rq,
     CURLcode             code;
     cxb_buf_t            line;
     const char          *body;
-    struct curl_slist   *list, *l;
+    struct curl_slist   *list, *l, *pin;
 
     h = s->curl;
 
     curl_easy_reset(h);
     cxb_buf_reset(&s->response);
     s->error[0] = '\0';
+
+    pin = NULL;
+
+    switch (cxb_cli_guard(s, rq->url, &pin)) {
+
+    case 0:
+        break;
+
+    case 1:
+        memset(res, 0, sizeof(cxb_result_t));
+        res->at_ms = cxb_cli_now_ms();
+        res->http_status = -1;
+        res->status = "failed";
+        res->error = s->refused;
+        return 0;
+
+    default:
+        return -1;
+    }
 
     /*
      * The request carries only the push's headers.  libcurl adds Host,
@@ -2020,7 +2089,8 @@ cxb_cli_perform(cxb_cli_sender_t *s, const cxb_cli_request_t *rq,
         || curl_easy_setopt(h, CURLOPT_ERRORBUFFER, s->error) != CURLE_OK
         || curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, cxb_cli_write)
            != CURLE_OK
-        || curl_easy_setopt(h, CURLOPT_WRITEDATA, s) != CURLE_OK;
+        || curl_easy_setopt(h, CURLOPT_WRITEDATA, s) != CURLE_OK
+        || (pin && curl_easy_setopt(h, CURLOPT_RESOLVE, pin) != CURLE_OK);
 
     if (!bad && body != NULL) {
         bad = curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
@@ -2043,6 +2113,7 @@ cxb_cli_perform(cxb_cli_sender_t *s, const cxb_cli_request_t *rq,
 
     if (bad) {
         curl_slist_free_all(list);
+        curl_slist_free_all(pin);
         cxb_cli_error("libcurl: cannot set up the request (out of memory?)");
         return -1;
     }
@@ -2056,7 +2127,9 @@ cxb_cli_perform(cxb_cli_sender_t *s, const cxb_cli_request_t *rq,
 
     /* the list must outlive the transfer; the handle is reset before reuse */
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
+    curl_easy_setopt(h, CURLOPT_RESOLVE, NULL);
     curl_slist_free_all(list);
+    curl_slist_free_all(pin);
 
     if (s->response.failed) {
         cxb_cli_error("out of memory");
@@ -2095,6 +2168,126 @@ cxb_cli_perform(cxb_cli_sender_t *s, const cxb_cli_request_t *rq,
     }
 
     return 0;
+}
+
+
+/*
+ * The SSRF guard, as in the module: the URL must be http(s), and every
+ * address of its host public or allowed.  A name is resolved here and the
+ * checked addresses are pinned (CURLOPT_RESOLVE), so libcurl connects to
+ * what was checked.  0: send; 1: refused, s->refused says why; -1: error.
+ */
+
+static int
+cxb_cli_guard(cxb_cli_sender_t *s, const char *url, struct curl_slist **pin)
+{
+    int               rc;
+    char              host[256], port[8], text[64];
+    cxb_ip_t          ip;
+    cxb_buf_t         entry;
+    const char       *err, *why;
+    cxb_target_t      t;
+    struct addrinfo   hints, *ai, *res;
+
+    const cxb_cli_net_t  *net = s->net;
+
+    if (cxb_target_parse(url, strlen(url), &t, &err) != 0) {
+        snprintf(s->refused, sizeof(s->refused),
+                 "refused by the SSRF guard: %s", err);
+        return 1;
+    }
+
+    if (net->allow_private) {
+        return 0;
+    }
+
+    if (t.literal) {
+        why = cxb_ip_refused(&t.ip, net->allow, net->nallow, 0);
+
+        if (why == NULL) {
+            return 0;
+        }
+
+        cxb_ip_text(&t.ip, text, sizeof(text));
+
+        if (strlen(text) == t.host_len
+            && strncasecmp(text, t.host, t.host_len) == 0)
+        {
+            snprintf(s->refused, sizeof(s->refused),
+                     "refused by the SSRF guard: %s is %s", text, why);
+
+        } else {
+            snprintf(s->refused, sizeof(s->refused),
+                     "refused by the SSRF guard: %.*s is %s, %s",
+                     (int) t.host_len, t.host, text, why);
+        }
+
+        return 1;
+    }
+
+    if (t.host_len >= sizeof(host)) {
+        snprintf(s->refused, sizeof(s->refused),
+                 "refused by the SSRF guard: the host name is too long");
+        return 1;
+    }
+
+    memcpy(host, t.host, t.host_len);
+    host[t.host_len] = '\0';
+    snprintf(port, sizeof(port), "%d", t.port);
+
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+
+    rc = getaddrinfo(host, port, &hints, &res);
+
+    if (rc != 0) {
+        snprintf(s->refused, sizeof(s->refused),
+                 "refused by the SSRF guard: could not resolve \"%s\": %s",
+                 host, gai_strerror(rc));
+        return 1;
+    }
+
+    cxb_buf_init(&entry);
+    cxb_buf_printf(&entry, "%s:%d:", host, t.port);
+
+    rc = 0;
+
+    for (ai = res; ai != NULL; ai = ai->ai_next) {
+        if (cxb_ip_from_sockaddr(ai->ai_addr, &ip) != 0) {
+            continue;
+        }
+
+        why = cxb_ip_refused(&ip, net->allow, net->nallow, 0);
+
+        if (why != NULL) {
+            snprintf(s->refused, sizeof(s->refused),
+                     "refused by the SSRF guard: \"%s\" stands for %s, %s",
+                     host, cxb_ip_text(&ip, text, sizeof(text)), why);
+            rc = 1;
+            break;
+        }
+
+        cxb_ip_text(&ip, text, sizeof(text));
+        cxb_buf_printf(&entry, ip.family == 6 ? "%s[%s]" : "%s%s",
+                       ai == res ? "" : ",", text);
+    }
+
+    freeaddrinfo(res);
+
+    if (rc == 0) {
+        *pin = cxb_buf_cstr(&entry) ? curl_slist_append(NULL, entry.data)
+                                    : NULL;
+
+        if (*pin == NULL) {
+            cxb_cli_error("out of memory");
+            rc = -1;
+        }
+    }
+
+    cxb_buf_free(&entry);
+
+    return rc;
 }
 
 

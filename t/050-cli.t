@@ -173,10 +173,17 @@ sub requests {
 
 sub clear_requests { spew($reqlog, '') }
 
-# runs the CLI: { rc, out, err, lines (decoded stdout lines), secs }
+# runs the CLI: { rc, out, err, lines (decoded stdout lines), secs }; send
+# and retry get --allow-addr 127.0.0.1/32 (the mock CRM is on loopback, which
+# the SSRF guard refuses) unless the first argument says { guard => 1 }
 sub cli {
     my (@args) = @_;
-    my $stdin = ref $args[0] eq 'HASH' ? (shift @args)->{stdin} : undef;
+    my $opts = ref $args[0] eq 'HASH' ? shift @args : {};
+    my $stdin = $opts->{stdin};
+
+    if (!$opts->{guard} && @args && $args[0] =~ /^(?:send|retry)$/) {
+        splice @args, 1, 0, '--allow-addr', '127.0.0.1/32';
+    }
     my ($out, $err, $in) = ("$dir/stdout", "$dir/stderr", "$dir/stdin");
 
     spew($in, $stdin // '');
@@ -784,6 +791,63 @@ sub retry_log {
     is(header($reqs->[0], 'Authorization'), 'Bearer s3cret-token',
        'loop: and the token given with --header');
     is(scalar(split /\n/, slurp($log)), 2, 'loop: two records in the log');
+}
+
+# --- the SSRF guard ---
+
+{
+    clear_requests();
+    my $r = cli({ guard => 1 }, 'send', $doc, '--integration',
+                'post_call_push', '--to', "$base/ok");
+    is($r->{rc}, 4, 'guard: a push to loopback is refused, exit 4');
+    is($r->{lines}[0]{status}, 'failed', 'guard: failed');
+    is($r->{lines}[0]{error},
+       'refused by the SSRF guard: 127.0.0.1 is a loopback address',
+       'guard: with the reason');
+    is($r->{lines}[0]{http_status}, undef, 'guard: no HTTP status');
+
+    my @forms = (
+        [ "2130706433:$port", '2130706433 is 127.0.0.1, a loopback address' ],
+        [ "0x7f.1:$port", '0x7f.1 is 127.0.0.1, a loopback address' ],
+        [ "0177.0.0.1:$port", '0177.0.0.1 is 127.0.0.1, a loopback address' ],
+        [ "[::ffff:127.0.0.1]:$port",
+          '::ffff:127.0.0.1 is a loopback address' ],
+        [ '169.254.169.254', '169.254.169.254 is a link-local address' ],
+        [ '[fd00::1]', 'fd00::1 is a private address (RFC 4193)' ],
+    );
+
+    for my $f (@forms) {
+        $r = cli({ guard => 1 }, 'send', $doc, '--integration',
+                 'post_call_push', '--to', "http://$f->[0]/ok");
+        is($r->{lines}[0]{error}, "refused by the SSRF guard: $f->[1]",
+           "guard: http://$f->[0]/ refused");
+    }
+
+    $r = cli({ guard => 1 }, 'send', $doc, '--integration',
+             'post_call_push', '--to', "http://localhost:$port/ok");
+    like($r->{lines}[0]{error},
+         qr/^refused by the SSRF guard: "localhost" stands for (127\.0\.0\.1|::1), a loopback address$/,
+         'guard: a name is resolved and its addresses checked');
+
+    $r = cli({ guard => 1 }, 'send', $doc, '--integration',
+             'post_call_push', '--allow-addr', '127.0.0.0/8', '--allow-addr',
+             '::1', '--to', "http://localhost:$port/ok");
+    is($r->{rc}, 0, 'guard: localhost allowed by --allow-addr')
+        or diag($r->{err}, $r->{out});
+
+    is(scalar @{ requests() }, 1,
+       'guard: only the allowed push reached the CRM');
+
+    clear_requests();
+    $r = cli({ guard => 1 }, 'send', $doc, '--integration',
+             'post_call_push', '--allow-private', '--to', "$base/ok");
+    is($r->{rc}, 0, 'guard: --allow-private lets loopback through');
+    is(scalar @{ requests() }, 1, 'guard: ... and the CRM got it');
+
+    $r = cli({ guard => 1 }, 'send', $doc, '--allow-addr', '10.0.0.1/8');
+    is($r->{rc}, 2, 'guard: a bad --allow-addr is a usage error');
+    like($r->{err}, qr/--allow-addr "10\.0\.0\.1\/8": expected a CIDR/,
+         'guard: ... that says so');
 }
 
 done_testing();
