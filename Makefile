@@ -21,7 +21,7 @@ DEB_PACKAGES := nginx nginx-dev libcjson-dev libcurl4-openssl-dev libssl-dev \
 CORE_SRCS    := src/cxb_buf.c src/cxb_time.c src/cxb_template.c \
                 src/cxb_context.c src/cxb_push.c src/cxb_crypto.c \
                 src/cxb_sign.c src/cxb_sigv4.c src/cxb_token.c \
-                src/cxb_addr.c
+                src/cxb_addr.c src/cxb_entry.c
 CORE_HDRS    := $(wildcard src/cxb_*.h)
 NGX_SRCS     := ngx_http_cxbpush_module.c $(wildcard src/ngx_http_cxbpush_*.c) \
                 $(wildcard src/ngx_http_cxbpush_*.h) config
