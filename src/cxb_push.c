@@ -1421,6 +1421,7 @@ cxb_record_write(cxb_buf_t *out, const cxb_record_head_t *h,
     cxb_time_format_utc(at, res->at_ms / 1000);
 
     ok = ok && cJSON_AddNumberToObject(rec, "attempt", res->attempt) != NULL
+         && cJSON_AddBoolToObject(rec, "final", !res->more) != NULL
          && cJSON_AddStringToObject(rec, "at", at) != NULL
          && cJSON_AddNumberToObject(rec, "duration_ms",
                                     (double) res->duration_ms) != NULL;

@@ -67,6 +67,7 @@ typedef struct {
     size_t              response_len;
     const char         *error;          /* NULL: none */
     int                 attempt;
+    int                 more;           /* another attempt will follow */
     int64_t             at_ms;
     int64_t             duration_ms;
 } cxb_result_t;

@@ -110,7 +110,7 @@ User-Agent: cxbpush/1.0\r
 [202, 202, 202, 202, 200]
 --- response_body_like eval
 [qr/scheduled/, qr/scheduled/, qr/scheduled/, qr/scheduled/,
- qr/^\{"id":"msg_[0-9a-f]{20}","call_id":"c-ok","bot_id":"b-1","integration":"post_call_push","status":"ok","http_status":200,"response_body":"\{\\"id\\":1\}","error":null,"attempt":1,"at":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ","duration_ms":\d+,"request":\{"method":"POST","url":"http:\/\/crm\.test\/ok","headers":\{"Content-Type":"application\/json"\},"body":"\{\\"k\\":\\"v\\"\}"\},"event":\{"type":"post_call_push","t":[0-9.]+,"status":"ok"\}\}
+ qr/^\{"id":"msg_[0-9a-f]{20}","call_id":"c-ok","bot_id":"b-1","integration":"post_call_push","status":"ok","http_status":200,"response_body":"\{\\"id\\":1\}","error":null,"attempt":1,"final":true,"at":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ","duration_ms":\d+,"request":\{"method":"POST","url":"http:\/\/crm\.test\/ok","headers":\{"Content-Type":"application\/json"\},"body":"\{\\"k\\":\\"v\\"\}"\},"event":\{"type":"post_call_push","t":[0-9.]+,"status":"ok"\}\}
 \{"id":"msg_[0-9a-f]{20}","call_id":"c-created",[^\n]*"status":"ok","http_status":201,"response_body":"",[^\n]*
 \{"id":"msg_[0-9a-f]{20}","call_id":"c-unprocessable",[^\n]*"status":"rejected","http_status":422,"response_body":"bad field","error":null,[^\n]*"event":\{"type":"post_call_push","t":[0-9.]+,"status":"rejected"\}\}
 \{"id":"msg_[0-9a-f]{20}","call_id":"c-bad-gateway",[^\n]*"status":"rejected","http_status":502,"response_body":"crm down",[^\n]*

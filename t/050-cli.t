@@ -37,7 +37,7 @@ my $dir = tempdir(CLEANUP => 1);
 my $reqlog = "$dir/requests.jsonl";
 
 my @record_keys = qw(id call_id bot_id integration status http_status
-                     response_body error attempt at duration_ms request
+                     response_body error attempt final at duration_ms request
                      event);
 
 # the server
