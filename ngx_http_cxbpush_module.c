@@ -20,6 +20,7 @@
 static ngx_int_t ngx_http_cxbpush_add_variables(ngx_conf_t *cf);
 static ngx_int_t ngx_http_cxbpush_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
+static void *ngx_http_cxbpush_create_main_conf(ngx_conf_t *cf);
 static void *ngx_http_cxbpush_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_cxbpush_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
@@ -32,6 +33,7 @@ static char *ngx_http_cxbpush_log(ngx_conf_t *cf, ngx_command_t *cmd,
 static char *ngx_http_cxbpush_public_base_url(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static ngx_int_t ngx_http_cxbpush_init(ngx_conf_t *cf);
+static ngx_int_t ngx_http_cxbpush_init_process(ngx_cycle_t *cycle);
 static void ngx_http_cxbpush_exit_process(ngx_cycle_t *cycle);
 
 
@@ -113,6 +115,13 @@ static ngx_command_t  ngx_http_cxbpush_commands[] = {
       0,
       NULL },
 
+    { ngx_string("cxbpush_retry"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_cxbpush_retry,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("cxbpush_signing_secret"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_http_cxbpush_signing_secret,
@@ -163,7 +172,7 @@ static ngx_http_module_t  ngx_http_cxbpush_module_ctx = {
     ngx_http_cxbpush_add_variables,        /* preconfiguration */
     ngx_http_cxbpush_init,                 /* postconfiguration */
 
-    NULL,                                  /* create main configuration */
+    ngx_http_cxbpush_create_main_conf,     /* create main configuration */
     NULL,                                  /* init main configuration */
 
     NULL,                                  /* create server configuration */
@@ -181,7 +190,7 @@ ngx_module_t  ngx_http_cxbpush_module = {
     NGX_HTTP_MODULE,                       /* module type */
     NULL,                                  /* init master */
     NULL,                                  /* init module */
-    NULL,                                  /* init process */
+    ngx_http_cxbpush_init_process,         /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
     ngx_http_cxbpush_exit_process,         /* exit process */
@@ -289,6 +298,27 @@ ngx_http_cxbpush_variable(ngx_http_request_t *r,
 
 
 static void *
+ngx_http_cxbpush_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_http_cxbpush_main_conf_t  *cpmcf;
+
+    cpmcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_cxbpush_main_conf_t));
+    if (cpmcf == NULL) {
+        return NULL;
+    }
+
+    if (ngx_array_init(&cpmcf->ingests, cf->pool, 4,
+                       sizeof(ngx_http_cxbpush_loc_conf_t *))
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
+    return cpmcf;
+}
+
+
+static void *
 ngx_http_cxbpush_create_loc_conf(ngx_conf_t *cf)
 {
     ngx_http_cxbpush_loc_conf_t  *conf;
@@ -319,6 +349,7 @@ ngx_http_cxbpush_create_loc_conf(ngx_conf_t *cf)
     conf->recordings_redirect = NGX_CONF_UNSET;
     conf->allow_private = NGX_CONF_UNSET;
     conf->allow = NGX_CONF_UNSET_PTR;
+    conf->retry = NGX_CONF_UNSET_PTR;
 
     return conf;
 }
@@ -341,6 +372,7 @@ ngx_http_cxbpush_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_size_value(conf->body_max, prev->body_max, 1024 * 1024);
     ngx_conf_merge_value(conf->allow_private, prev->allow_private, 0);
     ngx_conf_merge_ptr_value(conf->allow, prev->allow, NULL);
+    ngx_conf_merge_ptr_value(conf->retry, prev->retry, NULL);
 
     if (conf->public_base_url == NULL) {
         conf->public_base_url = prev->public_base_url;
@@ -424,13 +456,28 @@ ngx_http_cxbpush_ingest(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_cxbpush_loc_conf_t *cplcf = conf;
 
-    ngx_http_core_loc_conf_t  *clcf;
+    ngx_http_core_loc_conf_t       *clcf;
+    ngx_http_cxbpush_loc_conf_t   **slot;
+    ngx_http_cxbpush_main_conf_t   *cpmcf;
 
     if (cplcf->ingest) {
         return "is duplicate";
     }
 
     cplcf->ingest = 1;
+
+    /* what a retry needs to rebuild a request in this location */
+
+    cpmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_cxbpush_module);
+
+    slot = ngx_array_push(&cpmcf->ingests);
+    if (slot == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    *slot = cplcf;
+    cplcf->conf_ctx = cf->ctx;
+    cplcf->index = cpmcf->ingests.nelts - 1;
 
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
     clcf->handler = ngx_http_cxbpush_ingest_handler;
@@ -537,6 +584,15 @@ ngx_http_cxbpush_init(ngx_conf_t *cf)
     }
 
     return ngx_http_cxbpush_filter_init(cf);
+}
+
+
+static ngx_int_t
+ngx_http_cxbpush_init_process(ngx_cycle_t *cycle)
+{
+    ngx_http_cxbpush_retry_init_process();
+
+    return NGX_OK;
 }
 
 

@@ -11,6 +11,7 @@
 #include <ngx_http.h>
 
 #include "cxb_addr.h"
+#include "cxb_entry.h"
 #include "cxb_push.h"
 #include "cxb_sigv4.h"
 #include "cxb_token.h"
@@ -37,6 +38,10 @@ typedef struct {
     ngx_flag_t                   ingest;
     ngx_flag_t                   allow_private;
     ngx_array_t                 *allow;         /* of cxb_cidr_t */
+    cxb_retry_t                 *retry;         /* NULL: one attempt */
+
+    ngx_http_conf_ctx_t         *conf_ctx;      /* of an ingestion location */
+    ngx_uint_t                   index;         /* among them */
 
     ngx_http_cxbpush_s3_t       *s3;
     ngx_array_t                 *token_keys;    /* of cxb_token_key_t */
@@ -48,12 +53,28 @@ typedef struct {
 } ngx_http_cxbpush_loc_conf_t;
 
 
-/* one ingested call: lives in the ingestion request's pool */
+typedef struct {
+    ngx_array_t                  ingests;       /* of loc conf pointers */
+} ngx_http_cxbpush_main_conf_t;
+
+
+/* a push waiting for (or making) its next attempt */
+typedef struct {
+    cxb_entry_t                  e;
+    ngx_http_cxbpush_loc_conf_t *conf;
+    ngx_event_t                  timer;
+    ngx_queue_t                  queue;
+    ngx_uint_t                   refs;          /* fake requests alive */
+    unsigned                     done:1;
+} ngx_http_cxbpush_job_t;
+
+
+/* one ingested call, or one retry: lives in its request's pool */
 typedef struct {
     cxb_call_t                   call;
     ngx_http_cxbpush_loc_conf_t *conf;
     ngx_http_request_t          *request;
-    ngx_uint_t                   pending;
+    ngx_http_cxbpush_job_t      *job;           /* a retry's */
 } ngx_http_cxbpush_call_t;
 
 
@@ -73,6 +94,7 @@ typedef struct {
     u_char                      *resp;
     size_t                       resp_len;
     size_t                       resp_max;
+    int64_t                      retry_after_ms; /* -1: none */
 
     ngx_uint_t                   guard;         /* the SSRF guard's state */
     ngx_resolver_ctx_t          *resolving;
@@ -105,6 +127,14 @@ void ngx_http_cxbpush_record(ngx_http_cxbpush_call_t *hc, cxb_push_t *p,
     cxb_result_t *res);
 ngx_int_t ngx_http_cxbpush_filter_init(ngx_conf_t *cf);
 ngx_int_t ngx_http_cxbpush_guard_init(ngx_conf_t *cf);
+
+void ngx_http_cxbpush_retry_init_process(void);
+ngx_int_t ngx_http_cxbpush_retry_next(ngx_http_cxbpush_loc_conf_t *conf,
+    ngx_http_cxbpush_sr_ctx_t *ctx, int attempt, ngx_msec_t *delay);
+void ngx_http_cxbpush_retry_schedule(ngx_http_cxbpush_call_t *hc,
+    cxb_push_t *p, int attempt, ngx_msec_t delay);
+void ngx_http_cxbpush_retry_done(ngx_http_cxbpush_call_t *hc);
+char *ngx_http_cxbpush_retry(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 char *ngx_http_cxbpush_allow_addr(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 

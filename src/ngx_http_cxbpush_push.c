@@ -31,6 +31,8 @@ static ngx_int_t ngx_http_cxbpush_sr_last(ngx_http_cxbpush_sr_ctx_t *ctx,
 static const char *ngx_http_cxbpush_failure(ngx_http_request_t *r,
     ngx_http_cxbpush_sr_ctx_t *ctx);
 static ngx_int_t ngx_http_cxbpush_header_filter(ngx_http_request_t *r);
+static void ngx_http_cxbpush_retry_after(ngx_http_request_t *r,
+    ngx_http_cxbpush_sr_ctx_t *ctx);
 static ngx_int_t ngx_http_cxbpush_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
 
@@ -68,6 +70,7 @@ ngx_http_cxbpush_push_start(ngx_http_cxbpush_call_t *hc, cxb_push_t *p)
     ctx->url.data = (u_char *) p->url;
     ctx->url.len = ngx_strlen(p->url);
     ctx->http_status = -1;
+    ctx->retry_after_ms = -1;
     ctx->resp_max = hc->conf->response_max;
 
     if (ctx->resp_max) {
@@ -271,16 +274,24 @@ ngx_http_cxbpush_push_done(ngx_http_request_t *r, void *data, ngx_int_t rc)
 {
     ngx_http_cxbpush_sr_ctx_t *ctx = data;
 
-    cxb_result_t  res;
+    int                       attempt;
+    size_t                    n;
+    u_char                    note[64];
+    ngx_msec_t                delay;
+    cxb_result_t              res;
+    ngx_http_cxbpush_call_t  *hc;
 
     if (!ngx_http_cxbpush_sr_last(ctx, rc)) {
         return rc;
     }
 
+    hc = ctx->call;
+    attempt = hc->job ? hc->job->e.attempts + 1 : 1;
+
     ngx_memzero(&res, sizeof(cxb_result_t));
 
     res.http_status = (int) ctx->http_status;
-    res.attempt = 1;
+    res.attempt = attempt;
     res.at_ms = ngx_http_cxbpush_now_ms();
     res.duration_ms = (int64_t) (ngx_current_msec - ctx->start);
 
@@ -302,15 +313,33 @@ ngx_http_cxbpush_push_done(ngx_http_request_t *r, void *data, ngx_int_t rc)
         res.error = ngx_http_cxbpush_failure(r, ctx);
     }
 
+    delay = 0;
+    res.more = ngx_http_cxbpush_retry_next(hc->conf, ctx, attempt, &delay);
+
     if (res.status[0] != 'o') {
+        n = 0;
+
+        if (res.more || attempt > 1) {
+            n = ngx_snprintf(note, sizeof(note), " (attempt %d, %s)", attempt,
+                             res.more ? "will retry" : "the last")
+                - note;
+        }
+
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                      "cxbpush: push \"%s\" of call \"%s\" %s%s%s",
-                      ctx->push->integration, ctx->call->call.call_id,
+                      "cxbpush: push \"%s\" of call \"%s\" %s%s%s%*s",
+                      ctx->push->integration, hc->call.call_id,
                       res.status, res.error ? ": " : "",
-                      res.error ? res.error : "");
+                      res.error ? res.error : "", n, note);
     }
 
-    ngx_http_cxbpush_record(ctx->call, ctx->push, &res);
+    ngx_http_cxbpush_record(hc, ctx->push, &res);
+
+    if (res.more) {
+        ngx_http_cxbpush_retry_schedule(hc, ctx->push, attempt, delay);
+
+    } else {
+        ngx_http_cxbpush_retry_done(hc);
+    }
 
     return rc;
 }
@@ -474,6 +503,12 @@ ngx_http_cxbpush_header_filter(ngx_http_request_t *r)
         ctx->http_status = r->upstream ? r->upstream->headers_in.status_n
                                        : r->headers_out.status;
 
+        if (ctx->kind == NGX_HTTP_CXBPUSH_PUSH && r->upstream
+            && (ctx->http_status == 429 || ctx->http_status == 503))
+        {
+            ngx_http_cxbpush_retry_after(r, ctx);
+        }
+
     } else if (ctx->err_status == 0) {
         ctx->err_status = r->headers_out.status;
     }
@@ -481,6 +516,44 @@ ngx_http_cxbpush_header_filter(ngx_http_request_t *r)
     r->header_sent = 1;
 
     return NGX_OK;
+}
+
+
+static void
+ngx_http_cxbpush_retry_after(ngx_http_request_t *r,
+    ngx_http_cxbpush_sr_ctx_t *ctx)
+{
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    part = &r->upstream->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */ ; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len == sizeof("Retry-After") - 1
+            && ngx_strncasecmp(h[i].key.data, (u_char *) "Retry-After",
+                               h[i].key.len)
+               == 0)
+        {
+            ctx->retry_after_ms = cxb_retry_after_ms(
+                                      (const char *) h[i].value.data,
+                                      h[i].value.len,
+                                      ngx_http_cxbpush_now_ms());
+            return;
+        }
+    }
 }
 
 

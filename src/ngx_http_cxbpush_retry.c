@@ -1,0 +1,492 @@
+/*
+ * ngx_http_cxbpush_module: retries.
+ *
+ * A push whose attempt failed, or was answered 429 or 5xx, becomes a job:
+ * a self-contained copy of its request (cxb_entry_t: the spool entry's
+ * text read back) with a timer for its next attempt.  When the timer
+ * fires there is no client request: the job builds a fake one (a
+ * connection over a socketpair, so that the proxy's event calls work, and
+ * a request created on it with the ingestion location's configuration),
+ * issues the push as a background subrequest to cxbpush_pass as the first
+ * attempt did, and lets go of the fake request: nginx finalizes it, and
+ * closes the connection, when its last subrequest (the push, then its
+ * result record) ends.  Every attempt is re-signed, with the same id.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_cxbpush_module.h"
+
+
+static void ngx_http_cxbpush_job_timer(ngx_event_t *ev);
+static ngx_http_request_t *ngx_http_cxbpush_fake_request(
+    ngx_http_cxbpush_job_t *job);
+static void ngx_http_cxbpush_fake_event(ngx_event_t *ev);
+static void ngx_http_cxbpush_fake_cleanup(void *data);
+static void ngx_http_cxbpush_job_release(void *data);
+
+
+static ngx_queue_t  ngx_http_cxbpush_jobs;
+static ngx_uint_t   ngx_http_cxbpush_njobs;
+
+
+void
+ngx_http_cxbpush_retry_init_process(void)
+{
+    ngx_queue_init(&ngx_http_cxbpush_jobs);
+}
+
+
+/*
+ * After an attempt: whether another follows, and when (ms from now).
+ */
+
+ngx_int_t
+ngx_http_cxbpush_retry_next(ngx_http_cxbpush_loc_conf_t *conf,
+    ngx_http_cxbpush_sr_ctx_t *ctx, int attempt, ngx_msec_t *delay)
+{
+    cxb_retry_t  *rt;
+
+    rt = conf->retry;
+
+    if (rt == NULL || attempt >= rt->attempts || ctx->refused
+        || !cxb_retry_retryable((int) ctx->http_status))
+    {
+        return 0;
+    }
+
+    *delay = (ngx_msec_t) cxb_retry_delay(rt, attempt, ctx->retry_after_ms,
+                                          (double) ngx_random()
+                                          / ((double) 0x7fffffff + 1));
+
+    return 1;
+}
+
+
+/*
+ * Schedules the next attempt of a push: the ingestion's first attempt
+ * creates the job (hc->job == NULL); a retry re-arms its own.
+ */
+
+void
+ngx_http_cxbpush_retry_schedule(ngx_http_cxbpush_call_t *hc, cxb_push_t *p,
+    int attempt, ngx_msec_t delay)
+{
+    cxb_buf_t                text;
+    const char              *err;
+    ngx_log_t               *log;
+    ngx_http_cxbpush_job_t  *job;
+
+    log = hc->request->connection->log;
+
+    job = hc->job;
+
+    if (job == NULL) {
+        job = ngx_calloc(sizeof(ngx_http_cxbpush_job_t), ngx_cycle->log);
+        if (job == NULL) {
+            return;
+        }
+
+        cxb_buf_init(&text);
+
+        if (cxb_entry_write(&text, &hc->call, p, attempt,
+                            ngx_http_cxbpush_now_ms() + delay,
+                            ngx_http_cxbpush_now_ms(), hc->conf->index)
+            != 0
+            || cxb_entry_read(&job->e, text.data, text.len, &err) != 0)
+        {
+            ngx_log_error(NGX_LOG_ALERT, log, 0,
+                          "cxbpush: could not keep push \"%s\" of call "
+                          "\"%s\" for a retry", p->id, hc->call.call_id);
+            cxb_buf_free(&text);
+            ngx_free(job);
+            return;
+        }
+
+        cxb_buf_free(&text);
+
+        job->conf = hc->conf;
+        job->timer.handler = ngx_http_cxbpush_job_timer;
+        job->timer.data = job;
+        job->timer.log = ngx_cycle->log;
+        job->timer.cancelable = 1;
+
+        ngx_queue_insert_tail(&ngx_http_cxbpush_jobs, &job->queue);
+        ngx_http_cxbpush_njobs++;
+
+    } else {
+        job->e.attempts = attempt;
+        job->e.next_ms = ngx_http_cxbpush_now_ms() + delay;
+    }
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, log, 0,
+                   "cxbpush push %s: attempt %d in %M ms", job->e.push.id,
+                   attempt + 1, delay);
+
+    ngx_add_timer(&job->timer, delay);
+}
+
+
+/* The push ended for good: free the job once its fake request is gone. */
+
+void
+ngx_http_cxbpush_retry_done(ngx_http_cxbpush_call_t *hc)
+{
+    if (hc->job) {
+        hc->job->done = 1;
+    }
+}
+
+
+static void
+ngx_http_cxbpush_job_timer(ngx_event_t *ev)
+{
+    ngx_http_cxbpush_job_t *job = ev->data;
+
+    ngx_connection_t         *c;
+    ngx_http_request_t       *r;
+    ngx_pool_cleanup_t       *cln;
+    ngx_http_cxbpush_call_t  *hc;
+
+    if (ngx_exiting || ngx_terminate || ngx_quit) {
+        return;
+    }
+
+    r = ngx_http_cxbpush_fake_request(job);
+
+    if (r == NULL) {
+        ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, 0,
+                      "cxbpush: could not start attempt %d of push \"%s\", "
+                      "trying again in 1s", job->e.attempts + 1,
+                      job->e.push.id);
+        ngx_add_timer(&job->timer, 1000);
+        return;
+    }
+
+    c = r->connection;
+
+    hc = ngx_pcalloc(r->pool, sizeof(ngx_http_cxbpush_call_t));
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+
+    if (hc == NULL || cln == NULL) {
+        ngx_http_free_request(r, 0);
+        ngx_http_close_connection(c);
+        ngx_add_timer(&job->timer, 1000);
+        return;
+    }
+
+    job->refs++;
+    cln->handler = ngx_http_cxbpush_job_release;
+    cln->data = job;
+
+    hc->call.call_id = job->e.call.call_id;
+    hc->call.bot_id = job->e.call.bot_id;
+    hc->call.start_ms = job->e.call.start_ms;
+    hc->conf = job->conf;
+    hc->request = r;
+    hc->job = job;
+
+    if (job->conf->sign_keys
+        && cxb_entry_resign(&job->e, job->conf->sign_keys->elts,
+                            job->conf->sign_keys->nelts, ngx_time())
+           != 0)
+    {
+        ngx_log_error(NGX_LOG_ALERT, c->log, 0,
+                      "cxbpush: could not sign attempt %d of push \"%s\"",
+                      job->e.attempts + 1, job->e.push.id);
+    }
+
+    if (ngx_http_cxbpush_push_start(hc, &job->e.push) != NGX_OK) {
+        ngx_log_error(NGX_LOG_ALERT, c->log, 0,
+                      "cxbpush: could not start attempt %d of push \"%s\", "
+                      "trying again in 1s", job->e.attempts + 1,
+                      job->e.push.id);
+        ngx_add_timer(&job->timer, 1000);
+        ngx_http_free_request(r, 0);
+        ngx_http_close_connection(c);
+        return;
+    }
+
+    /* the subrequests hold the fake request from now on */
+
+    r->count--;
+
+    ngx_http_run_posted_requests(c);
+}
+
+
+static ngx_http_request_t *
+ngx_http_cxbpush_fake_request(ngx_http_cxbpush_job_t *job)
+{
+    int                      fds[2];
+    ngx_log_t               *log;
+    ngx_pool_t              *pool;
+    ngx_connection_t        *c;
+    ngx_http_request_t      *r;
+    ngx_pool_cleanup_t      *cln;
+    ngx_http_log_ctx_t      *lctx;
+    ngx_http_connection_t   *hcn;
+    struct sockaddr_in      *sin;
+
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, fds) == -1) {
+        ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, ngx_socket_errno,
+                      "cxbpush: socketpair() failed");
+        return NULL;
+    }
+
+    if (ngx_nonblocking(fds[0]) == -1) {
+        close(fds[0]);
+        close(fds[1]);
+        return NULL;
+    }
+
+    pool = ngx_create_pool(1024, ngx_cycle->log);
+    if (pool == NULL) {
+        close(fds[0]);
+        close(fds[1]);
+        return NULL;
+    }
+
+    log = ngx_pcalloc(pool, sizeof(ngx_log_t));
+    lctx = ngx_pcalloc(pool, sizeof(ngx_http_log_ctx_t));
+    hcn = ngx_pcalloc(pool, sizeof(ngx_http_connection_t));
+    sin = ngx_pcalloc(pool, sizeof(struct sockaddr_in));
+    cln = ngx_pool_cleanup_add(pool, sizeof(int));
+
+    if (log == NULL || lctx == NULL || hcn == NULL || sin == NULL
+        || cln == NULL)
+    {
+        ngx_destroy_pool(pool);
+        close(fds[0]);
+        close(fds[1]);
+        return NULL;
+    }
+
+    *(int *) cln->data = fds[1];
+    cln->handler = ngx_http_cxbpush_fake_cleanup;
+
+    *log = *ngx_cycle->log;
+    log->data = lctx;
+    log->handler = NULL;
+    log->action = "retrying a push";
+
+    c = ngx_get_connection(fds[0], log);
+    if (c == NULL) {
+        ngx_destroy_pool(pool);
+        close(fds[0]);
+        return NULL;
+    }
+
+#if (NGX_STAT_STUB)
+    (void) ngx_atomic_fetch_add(ngx_stat_active, 1);
+#endif
+
+    c->pool = pool;
+    c->log = log;
+    c->log_error = NGX_ERROR_INFO;
+    c->number = ngx_atomic_fetch_add(ngx_connection_counter, 1);
+    c->start_time = ngx_current_msec;
+
+    sin->sin_family = AF_INET;
+    c->sockaddr = (struct sockaddr *) sin;
+    c->socklen = sizeof(struct sockaddr_in);
+    c->local_sockaddr = c->sockaddr;
+    c->local_socklen = c->socklen;
+    ngx_str_set(&c->addr_text, "0.0.0.0");
+
+    c->read->handler = ngx_http_cxbpush_fake_event;
+    c->write->handler = ngx_http_cxbpush_fake_event;
+    c->read->log = log;
+    c->write->log = log;
+
+    /* nothing is read: nginx closes the request once its work is done */
+    c->read->eof = 1;
+
+    lctx->connection = c;
+
+    hcn->conf_ctx = job->conf->conf_ctx;
+    c->data = hcn;
+
+    r = ngx_http_create_request(c);
+    if (r == NULL) {
+        ngx_http_close_connection(c);
+        return NULL;
+    }
+
+    c->data = r;
+
+    r->logged = 1;
+    r->method = NGX_HTTP_POST;
+    ngx_str_set(&r->method_name, "POST");
+    ngx_str_set(&r->uri, "/");
+    ngx_str_set(&r->unparsed_uri, "/");
+    ngx_str_set(&r->request_line, "POST / HTTP/1.0");
+    ngx_str_set(&r->http_protocol, "HTTP/1.0");
+    r->read_event_handler = ngx_http_block_reading;
+    r->write_event_handler = ngx_http_request_empty_handler;
+
+    if (ngx_list_init(&r->headers_in.headers, r->pool, 1,
+                      sizeof(ngx_table_elt_t))
+        != NGX_OK)
+    {
+        ngx_http_free_request(r, 0);
+        ngx_http_close_connection(c);
+        return NULL;
+    }
+
+    return r;
+}
+
+
+static void
+ngx_http_cxbpush_fake_event(ngx_event_t *ev)
+{
+    /* the fake connection has nobody at its other end */
+}
+
+
+static void
+ngx_http_cxbpush_fake_cleanup(void *data)
+{
+    int  *fd = data;
+
+    (void) close(*fd);
+}
+
+
+/* the fake request of an attempt is gone */
+
+static void
+ngx_http_cxbpush_job_release(void *data)
+{
+    ngx_http_cxbpush_job_t *job = data;
+
+    job->refs--;
+
+    if (!job->done || job->refs) {
+        return;
+    }
+
+    if (job->timer.timer_set) {
+        ngx_del_timer(&job->timer);
+    }
+
+    ngx_queue_remove(&job->queue);
+    ngx_http_cxbpush_njobs--;
+
+    cxb_entry_free(&job->e);
+    ngx_free(job);
+}
+
+
+/*
+ * cxbpush_retry [attempts=N] [schedule=5s,30s,...] [jitter=P%] | off
+ */
+
+char *
+ngx_http_cxbpush_retry(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_cxbpush_loc_conf_t *cplcf = conf;
+
+    ngx_int_t     n;
+    ngx_str_t    *value, v;
+    ngx_uint_t    i, attempts_set;
+    cxb_retry_t  *rt;
+
+    static const char  default_schedule[] = "5s,30s,2m,10m,1h,6h";
+
+    if (cplcf->retry != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (cf->args->nelts == 2 && ngx_strcmp(value[1].data, "off") == 0) {
+        cplcf->retry = NULL;
+        return NGX_CONF_OK;
+    }
+
+    rt = ngx_pcalloc(cf->pool, sizeof(cxb_retry_t));
+    if (rt == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    (void) cxb_retry_parse_schedule(rt, default_schedule,
+                                    sizeof(default_schedule) - 1);
+    rt->jitter = 10;
+    attempts_set = 0;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "attempts=", 9) == 0) {
+            n = ngx_atoi(value[i].data + 9, value[i].len - 9);
+
+            if (n < 1 || n > 100) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid \"%V\" value \"%V\": attempts "
+                                   "must be 1 to 100", &cmd->name,
+                                   &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            rt->attempts = (int) n;
+            attempts_set = 1;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "schedule=", 9) == 0) {
+            if (cxb_retry_parse_schedule(rt, (char *) value[i].data + 9,
+                                         value[i].len - 9)
+                != 0)
+            {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid \"%V\" value \"%V\": a comma-"
+                                   "separated list of 1 to %d times "
+                                   "(250ms, 5s, 2m, 1h, 1d), each at most "
+                                   "30d", &cmd->name, &value[i],
+                                   CXB_RETRY_STEPS_MAX);
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "jitter=", 7) == 0) {
+            v.data = value[i].data + 7;
+            v.len = value[i].len - 7;
+
+            if (v.len && v.data[v.len - 1] == '%') {
+                v.len--;
+            }
+
+            n = ngx_atoi(v.data, v.len);
+
+            if (n < 0 || n > 100) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid \"%V\" value \"%V\": jitter "
+                                   "must be 0%% to 100%%", &cmd->name,
+                                   &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            rt->jitter = (unsigned) n;
+            continue;
+        }
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid \"%V\" parameter \"%V\"", &cmd->name,
+                           &value[i]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (!attempts_set) {
+        rt->attempts = rt->nsteps + 1;
+    }
+
+    cplcf->retry = rt;
+
+    return NGX_CONF_OK;
+}
