@@ -115,6 +115,13 @@ static ngx_command_t  ngx_http_cxbpush_commands[] = {
       0,
       NULL },
 
+    { ngx_string("cxbpush_spool"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_cxbpush_spool,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("cxbpush_retry"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
       ngx_http_cxbpush_retry,
@@ -592,7 +599,7 @@ ngx_http_cxbpush_init_process(ngx_cycle_t *cycle)
 {
     ngx_http_cxbpush_retry_init_process();
 
-    return NGX_OK;
+    return ngx_http_cxbpush_spool_init_process(cycle);
 }
 
 

@@ -24,6 +24,11 @@ static ngx_int_t ngx_http_cxbpush_send_error(ngx_http_request_t *r,
     ngx_uint_t status, const char *msg, size_t len);
 static void ngx_http_cxbpush_cleanup_doc(void *data);
 static void ngx_http_cxbpush_cleanup_call(void *data);
+static ngx_int_t ngx_http_cxbpush_spool_call(ngx_http_cxbpush_call_t *hc,
+    int64_t now_ms);
+static void ngx_http_cxbpush_spooled(void *data, ngx_int_t rc,
+    const char *what, int err);
+static void ngx_http_cxbpush_accept(ngx_http_cxbpush_call_t *hc);
 
 
 ngx_int_t
@@ -66,13 +71,10 @@ static void
 ngx_http_cxbpush_body_handler(ngx_http_request_t *r)
 {
     int                           dry_run;
-    size_t                        i;
     cJSON                        *doc;
     ngx_int_t                     rc;
     ngx_str_t                     body, base;
     cxb_buf_t                     err, out;
-    cxb_push_t                   *p;
-    cxb_result_t                  res;
     const char                   *end;
     cxb_ctx_opts_t                opts;
     ngx_pool_cleanup_t           *cln, *dcln;
@@ -194,47 +196,238 @@ ngx_http_cxbpush_body_handler(ngx_http_request_t *r)
         return;
     }
 
-    if (!dry_run) {
-        for (i = 0; i < hc->call.npushes; i++) {
-            p = &hc->call.pushes[i];
+    hc->answer.len = out.len;
+    hc->answer.data = ngx_pnalloc(r->pool, out.len);
+    if (hc->answer.data == NULL) {
+        cxb_buf_free(&out);
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
 
-            if (p->state == CXB_PUSH_READY) {
-                if (ngx_http_cxbpush_push_start(hc, p) == NGX_OK) {
-                    continue;
-                }
+    ngx_memcpy(hc->answer.data, out.data, out.len);
+    cxb_buf_free(&out);
 
-                ngx_memzero(&res, sizeof(cxb_result_t));
-                res.status = "failed";
-                res.error = "internal error: the push could not be started";
+    if (dry_run) {
+        rc = ngx_http_cxbpush_send(r, NGX_HTTP_OK, hc->answer.data,
+                                   hc->answer.len);
+        ngx_http_finalize_request(r, rc);
+        return;
+    }
 
-            } else {
-                ngx_memzero(&res, sizeof(cxb_result_t));
-                res.status = p->state == CXB_PUSH_SKIPPED ? "skipped"
-                                                          : "failed";
-                res.error = p->reason;
-            }
+    if (ngx_http_cxbpush_spool_enabled()) {
+        rc = ngx_http_cxbpush_spool_call(hc, opts.now_ms);
 
-            res.http_status = -1;
-            res.attempt = 1;
-            res.at_ms = opts.now_ms;
+        /*
+         * The pushes are built: free the context and the document now,
+         * while they are still in the CPU caches, rather than when the
+         * pool goes after the last push.
+         */
 
-            ngx_http_cxbpush_record(hc, p, &res);
+        cxb_call_drop_context(&hc->call);
+        cJSON_Delete(doc);
+        dcln->data = NULL;
+
+        if (rc == NGX_DONE) {
+            /* 202 once the spool has them */
+            r->main->count++;
+            return;
+        }
+
+        if (rc != NGX_OK) {
+            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
+
+    } else {
+        cxb_call_drop_context(&hc->call);
+        cJSON_Delete(doc);
+        dcln->data = NULL;
+    }
+
+    ngx_http_cxbpush_accept(hc);
+}
+
+
+/*
+ * Spools the call's ready pushes: NGX_DONE when a write is under way
+ * (ngx_http_cxbpush_spooled() follows), NGX_OK when there is nothing to
+ * write, NGX_ERROR.
+ */
+
+static ngx_int_t
+ngx_http_cxbpush_spool_call(ngx_http_cxbpush_call_t *hc, int64_t now_ms)
+{
+    size_t                          i, n;
+    cxb_buf_t                       text;
+    cxb_push_t                     *p;
+    ngx_http_request_t             *r;
+    ngx_http_cxbpush_spool_item_t  *it;
+
+    r = hc->request;
+
+    for (i = 0, n = 0; i < hc->call.npushes; i++) {
+        n += hc->call.pushes[i].state == CXB_PUSH_READY;
+    }
+
+    if (n == 0) {
+        return NGX_OK;
+    }
+
+    hc->items = ngx_pcalloc(r->pool, hc->call.npushes
+                                     * sizeof(ngx_http_cxbpush_spool_item_t));
+    if (hc->items == NULL) {
+        return NGX_ERROR;
+    }
+
+    hc->spooled = ngx_palloc(r->pool,
+                             n * sizeof(ngx_http_cxbpush_spool_item_t));
+    if (hc->spooled == NULL) {
+        return NGX_ERROR;
+    }
+
+    cxb_buf_init(&text);
+
+    for (i = 0, n = 0; i < hc->call.npushes; i++) {
+        p = &hc->call.pushes[i];
+        hc->items[i].fd = -1;
+
+        if (p->state != CXB_PUSH_READY) {
+            continue;
+        }
+
+        cxb_buf_reset(&text);
+
+        if (cxb_entry_write(&text, &hc->call, p, 0, now_ms, now_ms,
+                            hc->conf->index)
+            != 0)
+        {
+            cxb_buf_free(&text);
+            return NGX_ERROR;
+        }
+
+        it = &hc->spooled[n++];
+        ngx_memzero(it, sizeof(ngx_http_cxbpush_spool_item_t));
+        it->fd = -1;
+        ngx_cpystrn((u_char *) it->id, (u_char *) p->id, sizeof(it->id));
+
+        it->text = ngx_pnalloc(r->pool, text.len);
+        if (it->text == NULL) {
+            cxb_buf_free(&text);
+            return NGX_ERROR;
+        }
+
+        ngx_memcpy(it->text, text.data, text.len);
+        it->len = text.len;
+    }
+
+    cxb_buf_free(&text);
+
+    hc->nspooled = n;
+
+    if (ngx_http_cxbpush_spool_write(hc->spooled, n, ngx_http_cxbpush_spooled,
+                                     hc)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_http_cxbpush_spooled(void *data, ngx_int_t rc, const char *what, int err)
+{
+    ngx_http_cxbpush_call_t *hc = data;
+
+    size_t               i, k, n;
+    u_char               msg[NGX_MAX_ERROR_STR], *last;
+    ngx_connection_t    *c;
+    ngx_http_request_t  *r;
+
+    r = hc->request;
+    c = r->connection;
+
+    r->main->count--;
+
+    if (rc != NGX_OK) {
+        ngx_log_error(NGX_LOG_ERR, c->log, err,
+                      "cxbpush: %s failed in the spool \"%V\": call \"%s\" "
+                      "refused with 503", what,
+                      ngx_http_cxbpush_spool_dir(), hc->call.call_id);
+
+        last = ngx_snprintf(msg, sizeof(msg),
+                            "the pushes could not be stored durably "
+                            "(%s failed: %s); nothing was accepted, retry "
+                            "later", what, strerror(err));
+
+        rc = ngx_http_cxbpush_send_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                         (char *) msg, last - msg);
+        ngx_http_finalize_request(r, rc);
+        ngx_http_run_posted_requests(c);
+        return;
+    }
+
+    /* each push keeps its locked entry */
+
+    for (i = 0, k = 0, n = hc->nspooled; i < hc->call.npushes && k < n; i++) {
+        if (hc->call.pushes[i].state == CXB_PUSH_READY) {
+            hc->items[i] = hc->spooled[k++];
         }
     }
 
-    /*
-     * The pushes and the answer are built: free the context and the
-     * document now, while they are still in the CPU caches, rather than
-     * when the pool goes after the last push.
-     */
+    ngx_http_cxbpush_accept(hc);
+    ngx_http_run_posted_requests(c);
+}
 
-    cxb_call_drop_context(&hc->call);
-    cJSON_Delete(doc);
-    dcln->data = NULL;
 
-    rc = ngx_http_cxbpush_send(r, dry_run ? NGX_HTTP_OK : NGX_HTTP_ACCEPTED,
-                               (u_char *) out.data, out.len);
-    cxb_buf_free(&out);
+/* Starts the ready pushes, records the others, answers 202. */
+
+static void
+ngx_http_cxbpush_accept(ngx_http_cxbpush_call_t *hc)
+{
+    size_t               i;
+    ngx_int_t            rc;
+    cxb_push_t          *p;
+    cxb_result_t         res;
+    ngx_http_request_t  *r;
+
+    r = hc->request;
+
+    for (i = 0; i < hc->call.npushes; i++) {
+        p = &hc->call.pushes[i];
+
+        if (p->state == CXB_PUSH_READY) {
+            if (ngx_http_cxbpush_push_start(hc, p) == NGX_OK) {
+                continue;
+            }
+
+            ngx_memzero(&res, sizeof(cxb_result_t));
+            res.status = "failed";
+            res.error = "internal error: the push could not be started";
+
+            if (hc->items) {
+                /* still spooled: another attempt comes from the spool scan */
+                (void) close(hc->items[i].fd);
+                hc->items[i].fd = -1;
+                res.more = 1;
+            }
+
+        } else {
+            ngx_memzero(&res, sizeof(cxb_result_t));
+            res.status = p->state == CXB_PUSH_SKIPPED ? "skipped" : "failed";
+            res.error = p->reason;
+        }
+
+        res.http_status = -1;
+        res.attempt = 1;
+        res.at_ms = ngx_http_cxbpush_now_ms();
+
+        ngx_http_cxbpush_record(hc, p, &res);
+    }
+
+    rc = ngx_http_cxbpush_send(r, NGX_HTTP_ACCEPTED, hc->answer.data,
+                               hc->answer.len);
 
     ngx_http_finalize_request(r, rc);
 }
@@ -408,6 +601,20 @@ static void
 ngx_http_cxbpush_cleanup_call(void *data)
 {
     ngx_http_cxbpush_call_t  *hc = data;
+
+    size_t  i;
+
+    /*
+     * An entry whose attempt never ended (the request was torn down) is
+     * let go: the next scan of the spool takes it up again.
+     */
+
+    for (i = 0; hc->items && i < hc->call.npushes; i++) {
+        if (hc->items[i].fd != -1) {
+            (void) close(hc->items[i].fd);
+            hc->items[i].fd = -1;
+        }
+    }
 
     cxb_call_free(&hc->call);
 }

@@ -55,7 +55,19 @@ typedef struct {
 
 typedef struct {
     ngx_array_t                  ingests;       /* of loc conf pointers */
+    ngx_str_t                    spool;         /* NUL-terminated */
+    ngx_thread_pool_t           *thread_pool;
 } ngx_http_cxbpush_main_conf_t;
+
+
+/* a spool entry: its file is DIR/<id>.json, locked through fd */
+typedef struct {
+    char                         id[32];
+    char                        *text;
+    size_t                       len;
+    int                          fd;            /* -1: none */
+    void                        *task;
+} ngx_http_cxbpush_spool_item_t;
 
 
 /* a push waiting for (or making) its next attempt */
@@ -65,7 +77,11 @@ typedef struct {
     ngx_event_t                  timer;
     ngx_queue_t                  queue;
     ngx_uint_t                   refs;          /* fake requests alive */
+    ngx_http_cxbpush_spool_item_t  item;        /* fd -1: not spooled */
+    char                        *text;          /* item.text's memory */
     unsigned                     done:1;
+    unsigned                     attempting:1;
+    unsigned                     updating:1;    /* a thread has item */
 } ngx_http_cxbpush_job_t;
 
 
@@ -75,6 +91,11 @@ typedef struct {
     ngx_http_cxbpush_loc_conf_t *conf;
     ngx_http_request_t          *request;
     ngx_http_cxbpush_job_t      *job;           /* a retry's */
+
+    ngx_str_t                    answer;        /* the 202's body */
+    ngx_http_cxbpush_spool_item_t  *items;      /* per push, or NULL */
+    ngx_http_cxbpush_spool_item_t  *spooled;    /* the ready ones */
+    size_t                       nspooled;
 } ngx_http_cxbpush_call_t;
 
 
@@ -133,7 +154,22 @@ ngx_int_t ngx_http_cxbpush_retry_next(ngx_http_cxbpush_loc_conf_t *conf,
     ngx_http_cxbpush_sr_ctx_t *ctx, int attempt, ngx_msec_t *delay);
 void ngx_http_cxbpush_retry_schedule(ngx_http_cxbpush_call_t *hc,
     cxb_push_t *p, int attempt, ngx_msec_t delay);
-void ngx_http_cxbpush_retry_done(ngx_http_cxbpush_call_t *hc);
+void ngx_http_cxbpush_retry_done(ngx_http_cxbpush_call_t *hc,
+    cxb_push_t *p, ngx_uint_t ok);
+void ngx_http_cxbpush_retry_arm(ngx_http_cxbpush_job_t *job);
+ngx_int_t ngx_http_cxbpush_retry_adopt(ngx_http_cxbpush_spool_item_t *it);
+void ngx_http_cxbpush_retry_release_all(void);
+
+char *ngx_http_cxbpush_spool(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+ngx_int_t ngx_http_cxbpush_spool_init_process(ngx_cycle_t *cycle);
+ngx_int_t ngx_http_cxbpush_spool_enabled(void);
+ngx_str_t *ngx_http_cxbpush_spool_dir(void);
+ngx_int_t ngx_http_cxbpush_spool_write(ngx_http_cxbpush_spool_item_t *items,
+    ngx_uint_t n, void (*done)(void *data, ngx_int_t rc, const char *what,
+    int err), void *data);
+ngx_int_t ngx_http_cxbpush_spool_update(ngx_http_cxbpush_job_t *job);
+void ngx_http_cxbpush_spool_forget(ngx_http_cxbpush_spool_item_t *item,
+    ngx_uint_t dead);
 char *ngx_http_cxbpush_retry(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 char *ngx_http_cxbpush_allow_addr(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);

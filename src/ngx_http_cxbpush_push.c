@@ -338,7 +338,7 @@ ngx_http_cxbpush_push_done(ngx_http_request_t *r, void *data, ngx_int_t rc)
         ngx_http_cxbpush_retry_schedule(hc, ctx->push, attempt, delay);
 
     } else {
-        ngx_http_cxbpush_retry_done(hc);
+        ngx_http_cxbpush_retry_done(hc, ctx->push, res.status[0] == 'o');
     }
 
     return rc;

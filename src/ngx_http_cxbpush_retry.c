@@ -27,6 +27,10 @@ static ngx_http_request_t *ngx_http_cxbpush_fake_request(
 static void ngx_http_cxbpush_fake_event(ngx_event_t *ev);
 static void ngx_http_cxbpush_fake_cleanup(void *data);
 static void ngx_http_cxbpush_job_release(void *data);
+static void ngx_http_cxbpush_job_init(ngx_http_cxbpush_job_t *job,
+    ngx_http_cxbpush_loc_conf_t *conf);
+static void ngx_http_cxbpush_job_let_go(ngx_http_cxbpush_job_t *job);
+static void ngx_http_cxbpush_job_free(ngx_http_cxbpush_job_t *job);
 
 
 static ngx_queue_t  ngx_http_cxbpush_jobs;
@@ -75,10 +79,11 @@ void
 ngx_http_cxbpush_retry_schedule(ngx_http_cxbpush_call_t *hc, cxb_push_t *p,
     int attempt, ngx_msec_t delay)
 {
-    cxb_buf_t                text;
-    const char              *err;
-    ngx_log_t               *log;
-    ngx_http_cxbpush_job_t  *job;
+    cxb_buf_t                       text;
+    const char                     *err;
+    ngx_log_t                      *log;
+    ngx_http_cxbpush_job_t         *job;
+    ngx_http_cxbpush_spool_item_t  *it;
 
     log = hc->request->connection->log;
 
@@ -108,35 +113,204 @@ ngx_http_cxbpush_retry_schedule(ngx_http_cxbpush_call_t *hc, cxb_push_t *p,
 
         cxb_buf_free(&text);
 
-        job->conf = hc->conf;
-        job->timer.handler = ngx_http_cxbpush_job_timer;
-        job->timer.data = job;
-        job->timer.log = ngx_cycle->log;
-        job->timer.cancelable = 1;
+        ngx_http_cxbpush_job_init(job, hc->conf);
 
-        ngx_queue_insert_tail(&ngx_http_cxbpush_jobs, &job->queue);
-        ngx_http_cxbpush_njobs++;
+        /* the push's locked spool entry goes with it */
+
+        it = hc->items ? &hc->items[p - hc->call.pushes] : NULL;
+
+        if (it && it->fd != -1) {
+            job->item.fd = it->fd;
+            it->fd = -1;
+        }
 
     } else {
         job->e.attempts = attempt;
         job->e.next_ms = ngx_http_cxbpush_now_ms() + delay;
+        job->attempting = 0;
     }
 
     ngx_log_debug3(NGX_LOG_DEBUG_HTTP, log, 0,
                    "cxbpush push %s: attempt %d in %M ms", job->e.push.id,
                    attempt + 1, delay);
 
-    ngx_add_timer(&job->timer, delay);
+    if (job->item.fd != -1) {
+        if (ngx_http_cxbpush_spool_update(job) == NGX_OK) {
+            /* armed once the entry is rewritten */
+            return;
+        }
+
+        ngx_log_error(NGX_LOG_ALERT, log, 0,
+                      "cxbpush: could not rewrite the spool entry of push "
+                      "\"%s\"", job->e.push.id);
+    }
+
+    ngx_http_cxbpush_retry_arm(job);
 }
 
 
-/* The push ended for good: free the job once its fake request is gone. */
+static void
+ngx_http_cxbpush_job_init(ngx_http_cxbpush_job_t *job,
+    ngx_http_cxbpush_loc_conf_t *conf)
+{
+    job->conf = conf;
+    job->timer.handler = ngx_http_cxbpush_job_timer;
+    job->timer.data = job;
+    job->timer.log = ngx_cycle->log;
+    job->timer.cancelable = 1;
+    job->item.fd = -1;
+    ngx_cpystrn((u_char *) job->item.id, (u_char *) job->e.push.id,
+                sizeof(job->item.id));
+
+    ngx_queue_insert_tail(&ngx_http_cxbpush_jobs, &job->queue);
+    ngx_http_cxbpush_njobs++;
+}
+
 
 void
-ngx_http_cxbpush_retry_done(ngx_http_cxbpush_call_t *hc)
+ngx_http_cxbpush_retry_arm(ngx_http_cxbpush_job_t *job)
 {
+    int64_t  wait;
+
+    if (ngx_exiting || ngx_quit || ngx_terminate) {
+        /* the next workers take the entry over from the spool */
+        ngx_http_cxbpush_job_let_go(job);
+        return;
+    }
+
+    wait = job->e.next_ms - ngx_http_cxbpush_now_ms();
+
+    ngx_add_timer(&job->timer, (ngx_msec_t) (wait > 0 ? wait : 1));
+}
+
+
+/* A push from the spool that no worker holds: this worker takes it. */
+
+ngx_int_t
+ngx_http_cxbpush_retry_adopt(ngx_http_cxbpush_spool_item_t *it)
+{
+    const char                     *err;
+    ngx_http_cxbpush_job_t         *job;
+    ngx_http_cxbpush_loc_conf_t   **ingests;
+    ngx_http_cxbpush_main_conf_t   *cpmcf;
+
+    cpmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
+                                                ngx_http_cxbpush_module);
+
+    if (cpmcf->ingests.nelts == 0) {
+        return NGX_DECLINED;
+    }
+
+    job = ngx_calloc(sizeof(ngx_http_cxbpush_job_t), ngx_cycle->log);
+    if (job == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (cxb_entry_read(&job->e, it->text, it->len, &err) != 0) {
+        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                      "cxbpush: the spool entry \"%s.json\" is unreadable "
+                      "(%s): moved to dead/", it->id, err);
+        ngx_free(job);
+        ngx_http_cxbpush_spool_forget(it, 1);
+        return NGX_OK;
+    }
+
+    ingests = cpmcf->ingests.elts;
+
+    if (job->e.conf >= cpmcf->ingests.nelts) {
+        ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
+                      "cxbpush: push \"%s\" came from an ingestion location "
+                      "the configuration no longer has: it is sent with the "
+                      "first one's settings", job->e.push.id);
+        job->e.conf = 0;
+    }
+
+    ngx_http_cxbpush_job_init(job, ingests[job->e.conf]);
+    job->item.fd = it->fd;
+
+    ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,
+                  "cxbpush: took over push \"%s\" of call \"%s\" from the "
+                  "spool (attempt %d next)", job->e.push.id,
+                  job->e.call.call_id, job->e.attempts + 1);
+
+    ngx_http_cxbpush_retry_arm(job);
+
+    return NGX_OK;
+}
+
+
+/* The push ended for good: clear its spool entry; free the job later. */
+
+void
+ngx_http_cxbpush_retry_done(ngx_http_cxbpush_call_t *hc, cxb_push_t *p,
+    ngx_uint_t ok)
+{
+    ngx_http_cxbpush_spool_item_t  *it;
+
     if (hc->job) {
         hc->job->done = 1;
+        hc->job->attempting = 0;
+        ngx_http_cxbpush_spool_forget(&hc->job->item, !ok);
+        return;
+    }
+
+    if (hc->items) {
+        it = &hc->items[p - hc->call.pushes];
+        ngx_http_cxbpush_spool_forget(it, !ok);
+    }
+}
+
+
+/* closes the entry (another worker may take it) and frees what it can */
+
+static void
+ngx_http_cxbpush_job_let_go(ngx_http_cxbpush_job_t *job)
+{
+    if (job->item.fd != -1) {
+        (void) close(job->item.fd);
+        job->item.fd = -1;
+    }
+
+    job->done = 1;
+
+    if (job->refs == 0) {
+        ngx_http_cxbpush_job_free(job);
+    }
+}
+
+
+static void
+ngx_http_cxbpush_job_free(ngx_http_cxbpush_job_t *job)
+{
+    if (job->timer.timer_set) {
+        ngx_del_timer(&job->timer);
+    }
+
+    ngx_queue_remove(&job->queue);
+    ngx_http_cxbpush_njobs--;
+
+    cxb_entry_free(&job->e);
+    ngx_free(job->text);
+    ngx_free(job);
+}
+
+
+void
+ngx_http_cxbpush_retry_release_all(void)
+{
+    ngx_queue_t             *q, *next;
+    ngx_http_cxbpush_job_t  *job;
+
+    for (q = ngx_queue_head(&ngx_http_cxbpush_jobs);
+         q != ngx_queue_sentinel(&ngx_http_cxbpush_jobs);
+         q = next)
+    {
+        next = ngx_queue_next(q);
+        job = ngx_queue_data(q, ngx_http_cxbpush_job_t, queue);
+
+        if (!job->attempting && !job->updating) {
+            ngx_http_cxbpush_job_let_go(job);
+        }
     }
 }
 
@@ -152,6 +326,7 @@ ngx_http_cxbpush_job_timer(ngx_event_t *ev)
     ngx_http_cxbpush_call_t  *hc;
 
     if (ngx_exiting || ngx_terminate || ngx_quit) {
+        ngx_http_cxbpush_job_let_go(job);
         return;
     }
 
@@ -179,6 +354,7 @@ ngx_http_cxbpush_job_timer(ngx_event_t *ev)
     }
 
     job->refs++;
+    job->attempting = 1;
     cln->handler = ngx_http_cxbpush_job_release;
     cln->data = job;
 
@@ -204,7 +380,6 @@ ngx_http_cxbpush_job_timer(ngx_event_t *ev)
                       "cxbpush: could not start attempt %d of push \"%s\", "
                       "trying again in 1s", job->e.attempts + 1,
                       job->e.push.id);
-        ngx_add_timer(&job->timer, 1000);
         ngx_http_free_request(r, 0);
         ngx_http_close_connection(c);
         return;
@@ -366,19 +541,18 @@ ngx_http_cxbpush_job_release(void *data)
 
     job->refs--;
 
-    if (!job->done || job->refs) {
-        return;
+    if (job->attempting) {
+        /* the attempt never ended (torn down): try again in a second */
+        job->attempting = 0;
+
+        if (!job->done) {
+            ngx_add_timer(&job->timer, 1000);
+        }
     }
 
-    if (job->timer.timer_set) {
-        ngx_del_timer(&job->timer);
+    if (job->done && job->refs == 0) {
+        ngx_http_cxbpush_job_free(job);
     }
-
-    ngx_queue_remove(&job->queue);
-    ngx_http_cxbpush_njobs--;
-
-    cxb_entry_free(&job->e);
-    ngx_free(job);
 }
 
 

@@ -270,12 +270,20 @@ sub ingest {
     print $s "POST $path HTTP/1.0\r\nHost: localhost\r\n"
              . "Content-Type: application/json\r\nContent-Length: "
              . length($doc) . "\r\n\r\n$doc";
-    local $/;
-    my $res = <$s> // '';
+
+    # the answer only: nginx keeps the connection while the pushes run
+    my ($head, $len, $body) = ('', 0, '');
+
+    while (my $l = <$s>) {
+        $head .= $l;
+        $len = $1 if $l =~ /^Content-Length:\s*(\d+)/i;
+        last if $l eq "\r\n";
+    }
+
+    read $s, $body, $len if $len;
     close $s;
-    my ($code) = $res =~ m{^HTTP/1\.\d (\d+)};
-    my ($body) = $res =~ /\r\n\r\n(.*)\z/s;
-    return ($code // 0, $body // '');
+    my ($code) = $head =~ m{^HTTP/1\.\d (\d+)};
+    return ($code // 0, $body);
 }
 
 # polls $cond every 50 ms until it is true or $secs have passed
