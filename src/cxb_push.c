@@ -100,9 +100,13 @@ cxb_call_build(cxb_call_t *c, const cJSON *doc, const cxb_ctx_opts_t *o,
         }
     }
 
-    for (size_t i = 0; o->nsign_keys && i < c->npushes; i++) {
+    /* every push carries its id; signed pushes, a timestamp and signature */
+
+    for (size_t i = 0; i < c->npushes; i++) {
         if (c->pushes[i].state == CXB_PUSH_READY
-            && cxb_push_sign(&c->pushes[i], o) != 0)
+            && (cxb_push_header(&c->pushes[i], "webhook-id", c->pushes[i].id,
+                                strlen(c->pushes[i].id)) != 0
+                || (o->nsign_keys && cxb_push_sign(&c->pushes[i], o) != 0)))
         {
             cxb_call_free(c);
             return -2;
@@ -989,11 +993,7 @@ cxb_push_sign(cxb_push_t *p, const cxb_ctx_opts_t *o)
         return -1;
     }
 
-    rc = cxb_push_header(p, "webhook-id", p->id, strlen(p->id));
-
-    if (rc == 0) {
-        rc = cxb_push_header(p, "webhook-timestamp", ts, strlen(ts));
-    }
+    rc = cxb_push_header(p, "webhook-timestamp", ts, strlen(ts));
 
     if (rc == 0) {
         rc = cxb_push_header(p, "webhook-signature", sig.data, sig.len);

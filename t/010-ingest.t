@@ -303,7 +303,7 @@ POST /ingest?dry_run=1
 {"call": {"call_id": "c-1"}, "bot": {"post_call_push": {"url": "http://crm.example/api", "key_mapper": {"id": "{{system.call_id}}"}}}}
 --- error_code: 200
 --- response_body_like
-^\{"call_id":"c-1","variables":\{.*\},"pushes":\[\{"integration":"post_call_push","status":"rendered","reason":null,"request":\{"method":"POST","url":"http://crm.example/api","headers":\{"Content-Type":"application/json"\},"body":"\{\\"id\\":\\"c-1\\"\}"\}\}\]\}$
+^\{"call_id":"c-1","variables":\{.*\},"pushes":\[\{"integration":"post_call_push","status":"rendered","reason":null,"request":\{"method":"POST","url":"http://crm.example/api","headers":\{"Content-Type":"application/json","webhook-id":"msg_[0-9a-f]{20}"\},"body":"\{\\"id\\":\\"c-1\\"\}"\}\}\]\}$
 --- no_error_log
 cxbpush: push
 

@@ -38,15 +38,20 @@ POST /ingest
 {"call_id":"c-1","pushes":[{"integration":"post_call_push","status":"scheduled","reason":null}]}
 --- tcp_listen: $TEST_NGINX_RAND_PORT_1
 --- tcp_query eval
-"POST /api/calls?src=cx HTTP/1.0\r
+my $q = "POST /api/calls?src=cx HTTP/1.0\r
 Host: crm.test\r
 Connection: close\r
 Content-Length: 24\r
 Authorization: Bearer abc\r
 Content-Type: application/json\r
+webhook-id: MSGID\r
 User-Agent: cxbpush/1.0\r
 \r
-{\"customer_id\":\"C-1001\"}"
+{\"customer_id\":\"C-1001\"}";
+my $re = quotemeta $q;
+$re =~ s/MSGID/msg_[0-9a-f]{20}/;
+qr/\A$re\z/
+--- tcp_query_len: 236
 --- tcp_reply eval
 "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
 --- no_check_leak
@@ -68,14 +73,19 @@ POST /ingest
 --- error_code: 202
 --- tcp_listen: $TEST_NGINX_RAND_PORT_1
 --- tcp_query eval
-"GET /leads?x=1&id=c%201&policy=%7B%22id%22%3A%22P-9%22%7D&n=5&e= HTTP/1.0\r
+my $q = "GET /leads?x=1&id=c%201&policy=%7B%22id%22%3A%22P-9%22%7D&n=5&e= HTTP/1.0\r
 Host: crm.test\r
 Connection: close\r
 X-Tenant: acme-c 1\r
 X-Num: 7\r
+webhook-id: MSGID\r
 User-Agent: cxbpush/1.0\r
 \r
-"
+";
+my $re = quotemeta $q;
+$re =~ s/MSGID/msg_[0-9a-f]{20}/;
+qr/\A$re\z/
+--- tcp_query_len: 205
 --- tcp_reply eval
 "HTTP/1.1 204 No Content\r\n\r\n"
 --- no_check_leak
@@ -110,7 +120,7 @@ User-Agent: cxbpush/1.0\r
 [202, 202, 202, 202, 200]
 --- response_body_like eval
 [qr/scheduled/, qr/scheduled/, qr/scheduled/, qr/scheduled/,
- qr/^\{"id":"msg_[0-9a-f]{20}","call_id":"c-ok","bot_id":"b-1","integration":"post_call_push","status":"ok","http_status":200,"response_body":"\{\\"id\\":1\}","error":null,"attempt":1,"final":true,"at":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ","duration_ms":\d+,"request":\{"method":"POST","url":"http:\/\/crm\.test\/ok","headers":\{"Content-Type":"application\/json"\},"body":"\{\\"k\\":\\"v\\"\}"\},"event":\{"type":"post_call_push","t":[0-9.]+,"status":"ok"\}\}
+ qr/^\{"id":"msg_[0-9a-f]{20}","call_id":"c-ok","bot_id":"b-1","integration":"post_call_push","status":"ok","http_status":200,"response_body":"\{\\"id\\":1\}","error":null,"attempt":1,"final":true,"at":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ","duration_ms":\d+,"request":\{"method":"POST","url":"http:\/\/crm\.test\/ok","headers":\{"Content-Type":"application\/json","webhook-id":"msg_[0-9a-f]{20}"\},"body":"\{\\"k\\":\\"v\\"\}"\},"event":\{"type":"post_call_push","t":[0-9.]+,"status":"ok"\}\}
 \{"id":"msg_[0-9a-f]{20}","call_id":"c-created",[^\n]*"status":"ok","http_status":201,"response_body":"",[^\n]*
 \{"id":"msg_[0-9a-f]{20}","call_id":"c-unprocessable",[^\n]*"status":"rejected","http_status":422,"response_body":"bad field","error":null,[^\n]*"event":\{"type":"post_call_push","t":[0-9.]+,"status":"rejected"\}\}
 \{"id":"msg_[0-9a-f]{20}","call_id":"c-bad-gateway",[^\n]*"status":"rejected","http_status":502,"response_body":"crm down",[^\n]*
@@ -249,7 +259,7 @@ $/]
 [202, 200]
 --- response_body_like eval
 [qr/scheduled/,
- qr/^(?!.*s3cr3t)(?!.*k-123456)(?!.*c00kie)(?!.*cHJveHk)\{[^\n]*"status":"rejected","http_status":401,[^\n]*"headers":\{"authorization":"\[redacted\]","X-Api-Key":"\[redacted\]","Cookie":"\[redacted\]","Proxy-Authorization":"\[redacted\]","X-Trace":"t-1","Content-Type":"application\/json"\}/s]
+ qr/^(?!.*s3cr3t)(?!.*k-123456)(?!.*c00kie)(?!.*cHJveHk)\{[^\n]*"status":"rejected","http_status":401,[^\n]*"headers":\{"authorization":"\[redacted\]","X-Api-Key":"\[redacted\]","Cookie":"\[redacted\]","Proxy-Authorization":"\[redacted\]","X-Trace":"t-1","Content-Type":"application\/json","webhook-id":"msg_[0-9a-f]{20}"\}/s]
 --- no_error_log eval
 [qr/\[(?:info|notice|warn|error|crit|alert|emerg)\].*(?:s3cr3t|k-123456|c00kie|cHJveHk)/]
 --- no_check_leak

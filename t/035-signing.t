@@ -112,7 +112,7 @@ sub { $main::Verify->($_[0], 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', 'whsec_c2
 
 
 
-=== TEST 3: without cxbpush_signing_secret no webhook headers are sent
+=== TEST 3: without cxbpush_signing_secret only webhook-id is sent, unsigned
 --- http_config
     upstream crm.test { server 127.0.0.1:$TEST_NGINX_RAND_PORT_1; }
 --- config
@@ -124,14 +124,19 @@ POST /ingest
 --- error_code: 202
 --- tcp_listen: $TEST_NGINX_RAND_PORT_1
 --- tcp_query eval
-"POST /crm HTTP/1.0\r
+my $q = "POST /crm HTTP/1.0\r
 Host: crm.test\r
 Connection: close\r
 Content-Length: 2\r
 Content-Type: application/json\r
+webhook-id: MSGID\r
 User-Agent: cxbpush/1.0\r
 \r
-{}"
+{}";
+my $re = quotemeta $q;
+$re =~ s/MSGID/msg_[0-9a-f]{20}/;
+qr/\A$re\z/
+--- tcp_query_len: 173
 --- tcp_reply eval
 "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
 --- no_check_leak

@@ -209,6 +209,14 @@ sub cli {
     return \%r;
 }
 
+# a request without its webhook-id (a new id each time a call is built)
+sub no_id {
+    my ($rq) = @_;
+    my %h = %{ $rq->{headers} || {} };
+    delete $h{'webhook-id'};
+    return { %$rq, headers => \%h };
+}
+
 sub header_names {
     my ($req) = @_;
     return [ sort map { lc $_->[0] } @{ $req->{headers} } ];
@@ -353,7 +361,9 @@ my %rendered;
     my $pcp = $p[0]{request};
     is($pcp->{method}, 'POST', 'post_call_push: POST');
     is($pcp->{url}, "$base/ok", 'post_call_push: url');
-    is_deeply($pcp->{headers},
+    like($pcp->{headers}{'webhook-id'}, qr/^msg_[0-9a-f]{20}$/,
+         'post_call_push: a webhook-id');
+    is_deeply(no_id($pcp)->{headers},
               { Authorization => '[redacted]',
                 'Content-Type' => 'application/json' },
               'post_call_push: token as Authorization, redacted');
@@ -371,7 +381,7 @@ my %rendered;
     is($sync->{method}, 'PUT', 'crm_sync: PUT');
     is($sync->{url}, "$base/created?lead=lead%2042%2Fx",
        'crm_sync: url placeholders percent-encoded');
-    is_deeply($sync->{headers},
+    is_deeply(no_id($sync)->{headers},
               { 'X-Api-Key' => '[redacted]', 'X-Call' => 'c-cli-1',
                 'Content-Type' => 'application/json' },
               'crm_sync: headers rendered, X-Api-Key redacted');
@@ -426,8 +436,11 @@ my %rendered;
     is($l[0]{call_id}, 'c-cli-1', 'call_id');
     is($l[0]{bot_id}, 'b-cli', 'bot_id');
     like($l[0]{at}, qr/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/, 'at in UTC');
-    is_deeply($l[0]{request}, $rendered{post_call_push},
-              'the record holds the request, redacted, as render shows it');
+    is($l[0]{request}{headers}{'webhook-id'}, $l[0]{id},
+       'the request carries the push id as webhook-id');
+    is_deeply(no_id($l[0]{request}), no_id($rendered{post_call_push}),
+              'the record holds the request, redacted, as render shows it '
+              . '(but for the id render made up)');
     is($l[0]{event}{type}, 'post_call_push', 'event.type');
     is($l[1]{event}{type}, 'integration', 'event.type of an integration');
     is($l[0]{event}{status}, 'ok', 'event.status');
@@ -446,7 +459,7 @@ my %rendered;
     is($pcp->{method}, 'POST', 'post_call_push: method');
     is_deeply(header_names($pcp),
               [qw(authorization content-length content-type host
-                  user-agent)],
+                  user-agent webhook-id)],
               "post_call_push: the push's headers + Host, User-Agent, "
               . 'Content-Length, nothing else');
     is(header($pcp, 'Authorization'), 'Bearer s3cret-token',
@@ -461,8 +474,8 @@ my %rendered;
     is($sync->{method}, 'PUT', 'crm_sync: method PUT');
     is($sync->{target}, '/created?lead=lead%2042%2Fx', 'crm_sync: target');
     is_deeply(header_names($sync),
-              [qw(content-length content-type host user-agent x-api-key
-                  x-call)],
+              [qw(content-length content-type host user-agent webhook-id
+                  x-api-key x-call)],
               "crm_sync: the push's headers + Host, User-Agent, "
               . 'Content-Length');
     is(header($sync, 'X-Api-Key'), 'k-456', 'crm_sync: real X-Api-Key');
@@ -515,8 +528,8 @@ my %rendered;
     is($reqs->[0]{target},
        '/ok?src=cx&customer_id=C-7&disposition=Callback',
        '... keeps its query string, the payload');
-    is_deeply(header_names($reqs->[0]), [qw(host user-agent)],
-              '... and only Host and User-Agent');
+    is_deeply(header_names($reqs->[0]), [qw(host user-agent webhook-id)],
+              '... and only Host, User-Agent and webhook-id');
 }
 
 {
