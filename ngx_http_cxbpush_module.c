@@ -115,6 +115,20 @@ static ngx_command_t  ngx_http_cxbpush_commands[] = {
       0,
       NULL },
 
+    { ngx_string("cxbpush_zone"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE2,
+      ngx_http_cxbpush_zone,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("cxbpush_status"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_cxbpush_status,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("cxbpush_spool"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_http_cxbpush_spool,
@@ -599,6 +613,10 @@ ngx_http_cxbpush_init_process(ngx_cycle_t *cycle)
 {
     ngx_http_cxbpush_retry_init_process();
 
+    if (ngx_http_cxbpush_stats_init_process(cycle) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     return ngx_http_cxbpush_spool_init_process(cycle);
 }
 
@@ -606,6 +624,8 @@ ngx_http_cxbpush_init_process(ngx_cycle_t *cycle)
 static void
 ngx_http_cxbpush_exit_process(ngx_cycle_t *cycle)
 {
+    ngx_http_cxbpush_stats_exit_process();
+
     ngx_http_cxbpush_recordings_exit(cycle);
 
     /* the per-process caches: time zones, OpenSSL algorithms */

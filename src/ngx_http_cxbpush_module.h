@@ -57,7 +57,21 @@ typedef struct {
     ngx_array_t                  ingests;       /* of loc conf pointers */
     ngx_str_t                    spool;         /* NUL-terminated */
     ngx_thread_pool_t           *thread_pool;
+    ngx_shm_zone_t              *zone;          /* cxbpush_zone */
 } ngx_http_cxbpush_main_conf_t;
+
+
+/* the counters of cxbpush_zone */
+#define NGX_HTTP_CXBPUSH_SCHEDULED   0
+#define NGX_HTTP_CXBPUSH_OK          1
+#define NGX_HTTP_CXBPUSH_REJECTED    2
+#define NGX_HTTP_CXBPUSH_FAILED      3
+#define NGX_HTTP_CXBPUSH_RETRIED     4
+#define NGX_HTTP_CXBPUSH_DEAD        5
+#define NGX_HTTP_CXBPUSH_IN_FLIGHT   6
+#define NGX_HTTP_CXBPUSH_NSTATS      7
+
+typedef struct ngx_http_cxbpush_stats_s  ngx_http_cxbpush_stats_t;
 
 
 /* a spool entry: its file is DIR/<id>.json, locked through fd */
@@ -159,6 +173,17 @@ void ngx_http_cxbpush_retry_done(ngx_http_cxbpush_call_t *hc,
 void ngx_http_cxbpush_retry_arm(ngx_http_cxbpush_job_t *job);
 ngx_int_t ngx_http_cxbpush_retry_adopt(ngx_http_cxbpush_spool_item_t *it);
 void ngx_http_cxbpush_retry_release_all(void);
+
+extern ngx_uint_t  ngx_http_cxbpush_first_attempts;
+
+void ngx_http_cxbpush_retry_held(ngx_uint_t *pending, int64_t *oldest_ms);
+
+char *ngx_http_cxbpush_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+char *ngx_http_cxbpush_status(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_int_t ngx_http_cxbpush_stats_init_process(ngx_cycle_t *cycle);
+void ngx_http_cxbpush_stats_exit_process(void);
+void ngx_http_cxbpush_stat_add(ngx_uint_t which, ngx_atomic_int_t n);
 
 char *ngx_http_cxbpush_spool(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 ngx_int_t ngx_http_cxbpush_spool_init_process(ngx_cycle_t *cycle);

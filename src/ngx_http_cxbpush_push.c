@@ -41,6 +41,9 @@ static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
 static ngx_http_output_body_filter_pt    ngx_http_next_body_filter;
 
 
+/* first attempts this worker is sending now (retries are jobs) */
+ngx_uint_t  ngx_http_cxbpush_first_attempts;
+
 static ngx_str_t  ngx_http_cxbpush_user_agent = ngx_string("cxbpush/1.0");
 static ngx_str_t  ngx_http_cxbpush_post = ngx_string("POST");
 
@@ -84,9 +87,23 @@ ngx_http_cxbpush_push_start(ngx_http_cxbpush_call_t *hc, cxb_push_t *p)
                    "cxbpush push \"%s\": %V %V", p->integration,
                    &ctx->method, &ctx->url);
 
-    return ngx_http_cxbpush_subrequest(r, &hc->conf->pass, ctx, &ctx->method,
-                                       p->headers, p->nheaders,
-                                       (u_char *) p->body, p->body_len);
+    if (ngx_http_cxbpush_subrequest(r, &hc->conf->pass, ctx, &ctx->method,
+                                    p->headers, p->nheaders,
+                                    (u_char *) p->body, p->body_len)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    ngx_http_cxbpush_stat_add(NGX_HTTP_CXBPUSH_IN_FLIGHT, 1);
+    ngx_http_cxbpush_stat_add(hc->job ? NGX_HTTP_CXBPUSH_RETRIED
+                                      : NGX_HTTP_CXBPUSH_SCHEDULED, 1);
+
+    if (hc->job == NULL) {
+        ngx_http_cxbpush_first_attempts++;
+    }
+
+    return NGX_OK;
 }
 
 
@@ -315,6 +332,19 @@ ngx_http_cxbpush_push_done(ngx_http_request_t *r, void *data, ngx_int_t rc)
 
     delay = 0;
     res.more = ngx_http_cxbpush_retry_next(hc->conf, ctx, attempt, &delay);
+
+    ngx_http_cxbpush_stat_add(NGX_HTTP_CXBPUSH_IN_FLIGHT, -1);
+    ngx_http_cxbpush_stat_add(res.status[0] == 'o' ? NGX_HTTP_CXBPUSH_OK
+                              : res.status[0] == 'r' ? NGX_HTTP_CXBPUSH_REJECTED
+                              : NGX_HTTP_CXBPUSH_FAILED, 1);
+
+    if (!res.more && res.status[0] != 'o') {
+        ngx_http_cxbpush_stat_add(NGX_HTTP_CXBPUSH_DEAD, 1);
+    }
+
+    if (hc->job == NULL) {
+        ngx_http_cxbpush_first_attempts--;
+    }
 
     if (res.status[0] != 'o') {
         n = 0;

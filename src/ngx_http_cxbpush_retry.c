@@ -295,6 +295,36 @@ ngx_http_cxbpush_job_free(ngx_http_cxbpush_job_t *job)
 }
 
 
+/* what this worker holds: pushes being sent or waiting, the oldest's age */
+
+void
+ngx_http_cxbpush_retry_held(ngx_uint_t *pending, int64_t *oldest_ms)
+{
+    ngx_queue_t             *q;
+    ngx_http_cxbpush_job_t  *job;
+
+    *pending = ngx_http_cxbpush_first_attempts;
+    *oldest_ms = 0;
+
+    for (q = ngx_queue_head(&ngx_http_cxbpush_jobs);
+         q != ngx_queue_sentinel(&ngx_http_cxbpush_jobs);
+         q = ngx_queue_next(q))
+    {
+        job = ngx_queue_data(q, ngx_http_cxbpush_job_t, queue);
+
+        if (job->done) {
+            continue;
+        }
+
+        (*pending)++;
+
+        if (*oldest_ms == 0 || job->e.created_ms < *oldest_ms) {
+            *oldest_ms = job->e.created_ms;
+        }
+    }
+}
+
+
 void
 ngx_http_cxbpush_retry_release_all(void)
 {

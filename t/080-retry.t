@@ -14,6 +14,7 @@ use Delivery;
 use Digest::SHA qw(hmac_sha256);
 use MIME::Base64 qw(decode_base64 encode_base64);
 use Test::More;
+use IO::Socket::INET;
 use Time::HiRes qw(time sleep);
 
 plan skip_all => 'set TEST_NGINX_LOAD_MODULES to the module'
@@ -35,6 +36,7 @@ ok(start_nginx($prefix, <<"EOF"), 'nginx starts') or BAIL_OUT('no nginx');
     cxbpush_log logs/cxbpush.log;
     cxbpush_allow_addr 127.0.0.1/32;
     cxbpush_signing_secret $secret;
+    cxbpush_zone cxbpush 64k;
 
     upstream crm.test { server 127.0.0.1:$crm_port; }
     upstream down.test { server 127.0.0.1:$down_port; }
@@ -58,6 +60,8 @@ ok(start_nginx($prefix, <<"EOF"), 'nginx starts') or BAIL_OUT('no nginx');
             cxbpush_ingest;
             cxbpush_pass /_send;
         }
+
+        location = /status { cxbpush_status; }
 
         location = /_send {
             internal;
@@ -202,6 +206,64 @@ sub sig_ok {
     sleep 1.5;
     is(scalar @{ recs_of('c-once') }, 1, '... one attempt');
     ok(recs_of('c-once')->[0]{final}, '... final');
+}
+
+# --- the status zone agrees with the records ---
+
+sub get {
+    my ($path) = @_;
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port,
+                                  Proto => 'tcp', Timeout => 5) or return '';
+    print $s "GET $path HTTP/1.0\r\nHost: localhost\r\n\r\n";
+    local $/;
+    my $res = <$s> // '';
+    return $res;
+}
+
+{
+    sleep 1.2;    # the workers publish what they hold every second
+    my $recs = records($log);
+    my %n;
+    $n{$_->{status}}++ for @$recs;
+    my $res = get('/status');
+    like($res, qr{^HTTP/1\.1 200 .*\r\nContent-Type: application/json\r\n}s,
+         'cxbpush_status: 200, JSON');
+    my ($body) = $res =~ /\r\n\r\n(.*)\z/s;
+    my $st = eval { $json->decode($body) } || {};
+    is($st->{scheduled}, 6, 'status: 6 pushes scheduled');
+    is($st->{ok}, $n{ok}, "status: $n{ok} attempts ok, as recorded");
+    is($st->{rejected}, $n{rejected},
+       "status: $n{rejected} attempts rejected, as recorded");
+    is($st->{failed}, $n{failed}, "status: $n{failed} attempts failed");
+    is($st->{retried}, @$recs - 6, 'status: retried, every attempt after '
+       . 'the first');
+    is($st->{dead}, 3, 'status: 3 dead (400, attempts run out, no retry)');
+    is($st->{in_flight}, 0, 'status: nothing in flight');
+    is($st->{spool_depth}, 0, 'status: nothing pending');
+    is($st->{oldest_pending_age_seconds}, 0, 'status: no pending age');
+
+    $res = get('/status?format=prometheus');
+    like($res, qr{\r\nContent-Type: text/plain; version=0\.0\.4}, 'prometheus: '
+         . 'the text exposition format');
+    like($res, qr{\n# TYPE cxbpush_pushes_scheduled_total counter\ncxbpush_pushes_scheduled_total 6\n},
+         'prometheus: a counter with its TYPE');
+    like($res, qr{\ncxbpush_pushes_dead_total 3\n}, 'prometheus: dead');
+    like($res, qr{\n# TYPE cxbpush_spool_depth gauge\ncxbpush_spool_depth 0\n},
+         'prometheus: a gauge');
+}
+
+# --- pending pushes show in the status ---
+
+{
+    ingest($port, '/ingest-slow-schedule', doc('c-pend', 'http://down.test/x'));
+    ok(wait_for(5, sub { @{ recs_of('c-pend') } >= 1 }), 'a push waits 30s');
+    sleep 2.2;
+    my ($body) = get('/status') =~ /\r\n\r\n(.*)\z/s;
+    my $st = eval { $json->decode($body) } || {};
+    is($st->{spool_depth}, 1, 'status: one pending');
+    ok($st->{oldest_pending_age_seconds} >= 1
+       && $st->{oldest_pending_age_seconds} <= 5,
+       "status: its age ($st->{oldest_pending_age_seconds}s)");
 }
 
 my $errors = slurp("$prefix/logs/error.log");
