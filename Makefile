@@ -163,7 +163,8 @@ run: module
 	@echo
 	@echo "nginx with ngx_http_cxbpush_module: http://127.0.0.1:$(PORT)/ (demo CRM on $(CRM_PORT))"
 	@echo "push the sample call:  curl -i --data-binary @conf/examples/call.json http://127.0.0.1:$(PORT)/internal/calls/results"
-	@echo "then look at:          run/logs/crm.log  run/logs/cxbpush.log"
+	@echo "then look at:          run/logs/crm.log  run/logs/cxbpush.log  run/spool/"
+	@echo "delivery counters:     curl http://127.0.0.1:$(PORT)/internal/cxbpush/status"
 	@echo "the call's recording:  curl -o c-7f3a.wav http://127.0.0.1:$(PORT)/api/v1/public/recordings/tok_c7f3a"
 	@echo
 	exec $(NGINX) -p $(RUN_PREFIX)/ -c conf/nginx.conf -e logs/error.log \
