@@ -221,4 +221,8 @@ my $errors = slurp("$prefix/logs/error.log");
 unlike($errors, qr/\[(alert|crit|emerg)\](?!.*worker process \d+ exited on signal 9)/,
        'no alert or crash in the error log, but for the killed worker');
 
+stop_nginx($prefix);    # memcheck writes its leak report at exit
+is(join("\n", valgrind_errors($prefix)), '',
+   'no memcheck error in the module (under TEST_NGINX_USE_VALGRIND=1)');
+
 done_testing();

@@ -127,4 +127,8 @@ is(scalar(grep { $_->[1]{t} - $_->[0]{t} < 0.8 } values %per), 0,
 my $errors = slurp("$prefix/logs/error.log");
 unlike($errors, qr/\[(alert|crit|emerg)\]/, 'no alert in the error log');
 
+stop_nginx($prefix);    # memcheck writes its leak report at exit
+is(join("\n", valgrind_errors($prefix)), '',
+   'no memcheck error in the module (under TEST_NGINX_USE_VALGRIND=1)');
+
 done_testing();

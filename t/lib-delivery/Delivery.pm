@@ -32,7 +32,14 @@ use Exporter 'import';
 our @EXPORT = qw(nginx_binary module_path setup_prefix start_nginx
                  stop_nginx signal_nginx nginx_pids worker_pids
                  start_crm stop_crm crm_requests ingest slurp spew
-                 records wait_for free_port $json);
+                 records wait_for free_port slow valgrind_errors $json);
+
+# TEST_NGINX_USE_VALGRIND=1: nginx (master and workers) runs under
+# memcheck, each process logging to logs/valgrind.PID.log; everything
+# takes longer, so waits are stretched by slow().
+our $Valgrind = $ENV{TEST_NGINX_USE_VALGRIND};
+
+sub slow { $Valgrind ? 8 : 1 }
 
 our $json = JSON::PP->new->utf8->canonical;
 
@@ -71,7 +78,7 @@ sub free_port {
 # a fresh prefix: conf/, logs/, tmp/
 sub setup_prefix {
     my ($name) = @_;
-    my $prefix = abs_path('t') . "/servroot-$name";
+    my $prefix = abs_path('t') . "/servroot-$name" . ($Valgrind ? '-vg' : '');
     remove_tree($prefix);
     make_path("$prefix/conf", "$prefix/logs", "$prefix/tmp");
     return $prefix;
@@ -106,12 +113,23 @@ $http
 }
 EOF
 
-    my $rc = system(nginx_binary(), '-p', "$prefix/", '-c',
-                    "$prefix/conf/nginx.conf");
+    my @cmd = (nginx_binary(), '-p', "$prefix/", '-c',
+               "$prefix/conf/nginx.conf");
+
+    if ($Valgrind) {
+        unshift @cmd, 'valgrind', '--tool=memcheck', '--leak-check=full',
+                      '--show-leak-kinds=definite', '--num-callers=30',
+                      "--log-file=$prefix/logs/valgrind.%p.log",
+                      (-f 'valgrind.suppress'
+                       ? ('--suppressions=' . abs_path('valgrind.suppress'))
+                       : ());
+    }
+
+    my $rc = system(@cmd);
     return 0 if $rc != 0;
 
     # wait for the workers
-    for (1 .. 100) {
+    for (1 .. 100 * slow()) {
         return 1 if worker_pids($prefix) >= $workers;
         sleep 0.05;
     }
@@ -135,8 +153,10 @@ sub worker_pids {
         my $s = slurp($stat) or next;
         my ($pid, $ppid) = $s =~ /^(\d+) \(.*?\) \S+ (\d+)/ or next;
         my $cmd = slurp("/proc/$pid/cmdline");
-        push @w, $pid if $ppid == $master && $cmd =~ /worker process/
-                         && $cmd !~ /shutting down/;
+        # (under valgrind the process titles are not visible)
+        push @w, $pid if $ppid == $master
+                         && ($Valgrind || ($cmd =~ /worker process/
+                                           && $cmd !~ /shutting down/));
     }
 
     return @w;
@@ -154,7 +174,7 @@ sub stop_nginx {
     my $pid = nginx_pids($prefix) or return;
     kill $sig || 'QUIT', $pid;
 
-    for (1 .. 300) {
+    for (1 .. 300 * slow()) {
         return 1 unless kill 0, $pid;
         sleep 0.05;
     }
@@ -289,7 +309,7 @@ sub ingest {
 # polls $cond every 50 ms until it is true or $secs have passed
 sub wait_for {
     my ($secs, $cond) = @_;
-    my $end = time + $secs;
+    my $end = time + $secs * slow();
 
     while (time < $end) {
         return 1 if $cond->();
@@ -297,6 +317,21 @@ sub wait_for {
     }
 
     return $cond->();
+}
+
+# the memcheck reports of the module's code: invalid accesses, use of
+# uninitialised values, definite leaks (none when not under valgrind)
+sub valgrind_errors {
+    my ($prefix) = @_;
+    my @bad;
+
+    for my $f (glob "$prefix/logs/valgrind.*.log") {
+        my $log = slurp($f);
+        push @bad, "$f:\n$log"
+            if $log =~ /Invalid (read|write|free)|uninitialised|definitely lost: [1-9]/;
+    }
+
+    return @bad;
 }
 
 1;
