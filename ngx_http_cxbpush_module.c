@@ -625,6 +625,7 @@ static void
 ngx_http_cxbpush_exit_process(ngx_cycle_t *cycle)
 {
     ngx_http_cxbpush_stats_exit_process();
+    ngx_http_cxbpush_retry_exit_process();
 
     ngx_http_cxbpush_recordings_exit(cycle);
 

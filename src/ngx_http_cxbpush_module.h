@@ -164,6 +164,7 @@ ngx_int_t ngx_http_cxbpush_filter_init(ngx_conf_t *cf);
 ngx_int_t ngx_http_cxbpush_guard_init(ngx_conf_t *cf);
 
 void ngx_http_cxbpush_retry_init_process(void);
+void ngx_http_cxbpush_retry_exit_process(void);
 ngx_int_t ngx_http_cxbpush_retry_next(ngx_http_cxbpush_loc_conf_t *conf,
     ngx_http_cxbpush_sr_ctx_t *ctx, int attempt, ngx_msec_t *delay);
 void ngx_http_cxbpush_retry_schedule(ngx_http_cxbpush_call_t *hc,

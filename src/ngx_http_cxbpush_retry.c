@@ -45,6 +45,35 @@ ngx_http_cxbpush_retry_init_process(void)
 
 
 /*
+ * At exit: the jobs still here (a rewrite of their entry under way when
+ * the worker stopped, or a fake request never finished) are freed; their
+ * entries' locks go with the process.  The thread pools are gone by now.
+ */
+
+void
+ngx_http_cxbpush_retry_exit_process(void)
+{
+    ngx_queue_t             *q;
+    ngx_http_cxbpush_job_t  *job;
+
+    if (ngx_queue_next(&ngx_http_cxbpush_jobs) == NULL) {
+        return;
+    }
+
+    while (!ngx_queue_empty(&ngx_http_cxbpush_jobs)) {
+        q = ngx_queue_head(&ngx_http_cxbpush_jobs);
+        job = ngx_queue_data(q, ngx_http_cxbpush_job_t, queue);
+
+        if (job->item.fd != -1) {
+            (void) close(job->item.fd);
+        }
+
+        ngx_http_cxbpush_job_free(job);
+    }
+}
+
+
+/*
  * After an attempt: whether another follows, and when (ms from now).
  */
 
