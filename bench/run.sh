@@ -9,6 +9,8 @@
 #   module      cxbpush_ingest + cxbpush_pass, cxbpush_log off
 #   plain       no module: mirror + mirror_request_body to the same sink
 #   module-log  as module, with cxbpush_log on (one JSON line per push)
+#   module-spool as module, with cxbpush_spool (each push written durably
+#               before the 202 and removed after it; not run by default)
 #
 # Each run gets a fresh nginx (prefix in a temp dir), one checked request,
 # a warm-up and a timed wrk run of the ~27 KB result document
@@ -78,6 +80,7 @@ done
 # --- state and cleanup ------------------------------------------------------
 
 TMP=$(mktemp -d /tmp/cxbpush-bench.XXXXXX)
+chmod 711 "$TMP"    # the workers (user nobody) reach the spool of module-spool
 NGINX_PID=""       # master of the running setup (remembered: no pid file needed)
 WATCHDOG=""
 WRK_PID=""
@@ -145,14 +148,16 @@ export CXB_DOC=$DOC
 # --- one run ----------------------------------------------------------------
 
 render_conf() {    # $1 = variant, $2 = prefix
-    local variant=$1 prefix=$2 keep drop log=off
+    local variant=$1 prefix=$2 keep drop log=off spool=d
     case $variant in
         module)     keep=M drop=P ;;
         module-log) keep=M drop=P log=$prefix/cxbpush.log ;;
+        module-spool) keep=M drop=P spool=k ;;
         plain)      keep=P drop=M ;;
         *)          die "unknown variant $variant" ;;
     esac
-    sed -e "s|^#$keep ||" -e "/^#$drop /d" -e "/^#$drop\$/d" \
+    if [ "$spool" = k ]; then spool='s|^#S ||'; else spool='/^#S /d'; fi
+    sed -e "s|^#$keep ||" -e "/^#$drop /d" -e "/^#$drop\$/d" -e "$spool" \
         -e "s|@PREFIX@|$prefix|g" -e "s|@PORT@|$PORT|g" \
         -e "s|@SINKPORT@|$SINKPORT|g" -e "s|@MODULE@|$TMP/module.so|g" \
         -e "s|@CXBLOG@|$log|g" -e "s|@WORKERS@|$WORKERS|g" -e "s|@LOGLEVEL@|$LOGLEVEL|g" \
