@@ -28,6 +28,9 @@ static int cxb_push_external(cxb_call_t *c, const cxb_resolver_t *r);
 static int cxb_push_json_body(cxb_push_t *p, const cJSON *body);
 static int cxb_transcript_empty(const cJSON *tr);
 static int cxb_push_sign(cxb_push_t *p, const cxb_ctx_opts_t *o);
+static int cxb_push_template_limits(cxb_push_t *p, const cJSON *src);
+static void cxb_push_count_templates(const cJSON *v, size_t *nexpr,
+    size_t *longest);
 static int cxb_push_url(cxb_push_t *p, const char *url, size_t len,
     cxb_buf_t *query);
 static int cxb_push_header(cxb_push_t *p, const char *name,
@@ -251,6 +254,10 @@ cxb_push_post_call(cxb_call_t *c, const cxb_resolver_t *r)
 
     if (url == NULL || url[0] == '\0') {
         cxb_push_skip(p, CXB_PUSH_SKIPPED, "post_call_push has no url");
+        return 0;
+    }
+
+    if (cxb_push_template_limits(p, pcp) != 0) {
         return 0;
     }
 
@@ -492,6 +499,10 @@ cxb_push_integration(cxb_call_t *c, const cxb_resolver_t *r,
 
     if (!cJSON_IsObject(in)) {
         cxb_push_skip(p, CXB_PUSH_SKIPPED, "the integration is not an object");
+        return 0;
+    }
+
+    if (cxb_push_template_limits(p, in) != 0) {
         return 0;
     }
 
@@ -970,6 +981,76 @@ cxb_push_json_body(cxb_push_t *p, const cJSON *body)
 }
 
 
+/*
+ * The caps on what a push's definition may hold, checked before anything
+ * is rendered: each string (a template) at most CXB_TEMPLATE_MAX bytes, and
+ * at most CXB_EXPR_MAX expressions ("{{") in all.  The walk is linear and
+ * its depth bounded by the document's 64 levels.
+ */
+
+static int
+cxb_push_template_limits(cxb_push_t *p, const cJSON *src)
+{
+    size_t  nexpr, longest;
+
+    nexpr = 0;
+    longest = 0;
+
+    cxb_push_count_templates(src, &nexpr, &longest);
+
+    if (longest > CXB_TEMPLATE_MAX) {
+        cxb_push_skip(p, CXB_PUSH_SKIPPED,
+                      "a template of the push is longer than %d bytes (%zu)",
+                      CXB_TEMPLATE_MAX, longest);
+        return -1;
+    }
+
+    if (nexpr > CXB_EXPR_MAX) {
+        cxb_push_skip(p, CXB_PUSH_SKIPPED,
+                      "the push has more than %d template expressions (%zu)",
+                      CXB_EXPR_MAX, nexpr);
+        return -1;
+    }
+
+    return 0;
+}
+
+
+static void
+cxb_push_count_templates(const cJSON *v, size_t *nexpr, size_t *longest)
+{
+    size_t        len;
+    const char   *s, *e;
+    const cJSON  *item;
+
+    if (cJSON_IsString(v) && v->valuestring) {
+        s = v->valuestring;
+        len = strlen(s);
+
+        if (len > *longest) {
+            *longest = len;
+        }
+
+        for (e = s + len; (s = memchr(s, '{', e - s)) != NULL; s++) {
+            if (s + 1 < e && s[1] == '{') {
+                (*nexpr)++;
+                s++;
+            }
+        }
+
+        return;
+    }
+
+    cJSON_ArrayForEach(item, v) {
+        if (item->string && strlen(item->string) > *longest) {
+            *longest = strlen(item->string);
+        }
+
+        cxb_push_count_templates(item, nexpr, longest);
+    }
+}
+
+
 /* Standard Webhooks headers over the push's id, the time and its body */
 
 static int
@@ -1099,6 +1180,14 @@ cxb_push_header(cxb_push_t *p, const char *name, const char *value,
                           "invalid header name \"%.64s\"", name);
             return 0;
         }
+    }
+
+    if (n > CXB_HEADER_NAME_MAX || len > CXB_HEADER_VALUE_MAX) {
+        cxb_push_skip(p, CXB_PUSH_FAILED,
+                      "header \"%.64s\" is too large (names up to %d bytes, "
+                      "values up to %d)", name, CXB_HEADER_NAME_MAX,
+                      CXB_HEADER_VALUE_MAX);
+        return 0;
     }
 
     for (i = 0; i < len; i++) {

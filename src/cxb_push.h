@@ -23,6 +23,10 @@
 #define CXB_PUSH_FAILED   2     /* could not be built: never sent */
 
 #define CXB_MAX_HEADERS        64
+#define CXB_HEADER_NAME_MAX   256      /* bytes */
+#define CXB_HEADER_VALUE_MAX  8192     /* bytes, after rendering */
+#define CXB_TEMPLATE_MAX      65536    /* bytes per template string */
+#define CXB_EXPR_MAX          10000    /* "{{" per push definition */
 #define CXB_MAX_INTEGRATIONS   32
 
 
