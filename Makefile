@@ -116,7 +116,7 @@ test-valgrind: module
 # on a scratch copy of its seed corpus (build/fuzz/corpus/); fails on any
 # crash, leak or timeout.  make fuzz-short: 10 s each (.ci/run).
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := template document token sigv4 time addr
+FUZZ_TARGETS := template document token sigv4 time addr entry
 FUZZ_CC      := clang
 FUZZ_CFLAGS  := -g -O1 -fno-omit-frame-pointer -Wall -Wextra -Isrc \
                 -fsanitize=fuzzer,address,undefined \
