@@ -297,6 +297,9 @@ ngx_http_cxbpush_guard_resolved(ngx_resolver_ctx_t *rctx)
                                       &rctx->name,
                                       ngx_resolver_strerror(rctx->state));
 
+        /* DNS may answer next time: the push is retried */
+        ctx->guard_transient = 1;
+
     } else {
         ctx->guard = NGX_HTTP_CXBPUSH_GUARD_OK;
 

@@ -137,6 +137,7 @@ typedef struct {
 
     unsigned                     done:1;
     unsigned                     guard_sync:1;
+    unsigned                     guard_transient:1;
 } ngx_http_cxbpush_sr_ctx_t;
 
 

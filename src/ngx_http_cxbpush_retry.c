@@ -85,7 +85,8 @@ ngx_http_cxbpush_retry_next(ngx_http_cxbpush_loc_conf_t *conf,
 
     rt = conf->retry;
 
-    if (rt == NULL || attempt >= rt->attempts || ctx->refused
+    if (rt == NULL || attempt >= rt->attempts
+        || (ctx->refused && !ctx->guard_transient)
         || !cxb_retry_retryable((int) ctx->http_status))
     {
         return 0;

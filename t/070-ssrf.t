@@ -426,3 +426,31 @@ invalid CIDR "10.0.0.1/8" in "cxbpush_allow_addr"
 --- must_die
 --- error_log
 invalid CIDR "localhost" in "cxbpush_allow_addr"
+
+
+
+=== TEST 11: a refusal is final, but a name that did not resolve is retried
+--- http_config
+    resolver 127.0.0.1:$TEST_NGINX_DNS_PORT;
+    resolver_timeout 1s;
+--- config
+    location = /ingest {
+        cxbpush_ingest;
+        cxbpush_pass /_send;
+        cxbpush_log logs/cxbpush.log;
+        cxbpush_retry schedule=30s;
+    }
+    location = /_send { internal; proxy_pass $cxbpush_url; }
+    location = /log { alias $TEST_NGINX_SERVER_ROOT/logs/cxbpush.log; }
+--- request eval
+["POST /ingest\n" . q({"call": {"call_id": "c-private"}, "bot": {"post_call_push": {"url": "http://private.test/x"}}}),
+ "POST /ingest\n" . q({"call": {"call_id": "c-nx"}, "bot": {"post_call_push": {"url": "http://nx.test/x"}}}),
+ "GET /log"]
+--- error_code eval
+[202, 202, 200]
+--- response_body_like eval
+[qr/scheduled/, qr/scheduled/,
+ qr/^\{[^\n]*"call_id":"c-private",[^\n]*"error":"refused by the SSRF guard: \\"private.test\\" stands for 10.0.0.5, a private address \(RFC 1918\)","attempt":1,"final":true,[^\n]*\}
+\{[^\n]*"call_id":"c-nx",[^\n]*"error":"refused by the SSRF guard: could not resolve \\"nx.test\\": Host not found","attempt":1,"final":false,[^\n]*\}
+$/]
+--- no_check_leak
