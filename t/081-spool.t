@@ -136,6 +136,19 @@ sub dead { my @e = sort map { m{([^/]+)\.json$} } glob "$spool/dead/*.json"; @e 
     ok(wait_for(5, sub { @{ recs_of('c-spool-back') } }), '... and delivered');
 }
 
+# --- an entry that cannot be read goes to dead/ ---
+
+{
+    spew("$spool/msg_corrupt00000000000001.json", "{\"v\":1,\"id\":");
+    ok(wait_for(6, sub { grep { $_ eq 'msg_corrupt00000000000001' } dead() }),
+       'a corrupt spool entry is moved to dead/ by the next scan');
+    like(slurp("$prefix/logs/error.log"),
+         qr/\[error\].*the spool entry "msg_corrupt00000000000001\.json" is unreadable \(not a JSON object\): moved to dead\//,
+         '... with an error line that says why');
+    ok(!grep({ $_ eq 'msg_corrupt00000000000001' } entries()),
+       '... and is gone from the spool');
+}
+
 # --- a call with several pushes is accepted whole ---
 
 {
