@@ -32,6 +32,7 @@
 #include "cxb_buf.h"
 #include "cxb_context.h"
 #include "cxb_push.h"
+#include "cxb_sign.h"
 #include "cxb_template.h"
 #include "cxb_time.h"
 
@@ -140,6 +141,10 @@ static int cxb_cli_retry(int argc, char **argv);
 static int cxb_cli_is(const char *arg, const char *name);
 static int cxb_cli_guard(cxb_cli_sender_t *s, const char *url,
     struct curl_slist **pin);
+static int cxb_cli_signing_secret(const char *v, cxb_sign_key_t *key);
+static int cxb_cli_resign(cxb_cli_request_t *rq, const char *id,
+    const cxb_sign_key_t *keys, size_t nkeys, char *ts, size_t tslen,
+    cxb_buf_t *sig);
 static int cxb_cli_value(const char *cmd, int argc, char **argv, int *i,
     const char **val);
 static int cxb_cli_flag(const char *cmd, const char *arg, const char *name);
@@ -298,6 +303,10 @@ static const char  cxb_cli_retry_usage[] =
     "  --header 'Name: value' the value of a logged header, e.g. of a\n"
     "                         redacted Authorization (repeatable); it is\n"
     "                         sent only to the pushes that have the header\n"
+    "  --signing-secret whsec_...|file=PATH\n"
+    "                         re-sign pushes that were signed (new\n"
+    "                         webhook-timestamp and webhook-signature,\n"
+    "                         same webhook-id); twice to rotate\n"
     "  --to URL               send to URL instead of the logged URL\n"
     "  --timeout SECONDS      per push, connection included (default 15)\n"
     "  --response-max BYTES   response body kept per record (default 1024)\n"
@@ -847,6 +856,10 @@ cxb_cli_retry(int argc, char **argv)
     cxb_cli_entry_t   **sel, *e;
     cxb_cli_extra_t     extra[CXB_CLI_MAX_EXTRA];
     cxb_cli_index_t     ix;
+    cxb_sign_key_t      keys[2];
+    size_t              nkeys;
+    cxb_buf_t           sig;
+    char                ts[24];
     cxb_cli_sender_t    s;
     cxb_cli_request_t   rq;
 
@@ -861,6 +874,7 @@ cxb_cli_retry(int argc, char **argv)
     nids = 0;
     ncalls = 0;
     nextra = 0;
+    nkeys = 0;
 
     memset(&net, 0, sizeof(cxb_cli_net_t));
     net.timeout = CXB_CLI_TIMEOUT;
@@ -923,6 +937,25 @@ cxb_cli_retry(int argc, char **argv)
             if (cxb_cli_value("retry", argc, argv, &i, &since_arg) != 0) {
                 rc = CXB_EXIT_USAGE;
             }
+
+        } else if (cxb_cli_is(a, "--signing-secret")) {
+            if (cxb_cli_value("retry", argc, argv, &i, &v) != 0) {
+                rc = CXB_EXIT_USAGE;
+                break;
+            }
+
+            if (nkeys == 2) {
+                rc = cxb_cli_usage_error("retry", "--signing-secret: at most "
+                                         "two (rotation)");
+                break;
+            }
+
+            if (cxb_cli_signing_secret(v, &keys[nkeys]) != 0) {
+                rc = CXB_EXIT_USAGE;
+                break;
+            }
+
+            nkeys++;
 
         } else if (cxb_cli_is(a, "--header")) {
             if (cxb_cli_value("retry", argc, argv, &i, &v) != 0) {
@@ -1154,6 +1187,7 @@ cxb_cli_retry(int argc, char **argv)
 
     cxb_buf_init(&line);
     cxb_buf_init(&missing);
+    cxb_buf_init(&sig);
 
     for (k = 0; k < nsel; k++) {
         e = sel[k];
@@ -1163,6 +1197,16 @@ cxb_cli_retry(int argc, char **argv)
         if (cxb_cli_retry_request(&rq, e->rec, extra, nextra, &missing)
             != 0)
         {
+            cxb_cli_error("out of memory");
+            rc = CXB_EXIT_ERROR;
+            break;
+        }
+
+        if (nkeys
+            && cxb_cli_resign(&rq, e->id, keys, nkeys, ts, sizeof(ts), &sig)
+               != 0)
+        {
+            free(rq.headers);
             cxb_cli_error("out of memory");
             rc = CXB_EXIT_ERROR;
             break;
@@ -1274,6 +1318,7 @@ cxb_cli_retry(int argc, char **argv)
 
     cxb_buf_free(&line);
     cxb_buf_free(&missing);
+    cxb_buf_free(&sig);
     free(sel);
 
     for (j = 0; rc != CXB_EXIT_ERROR && j < nextra; j++) {
@@ -2288,6 +2333,101 @@ cxb_cli_guard(cxb_cli_sender_t *s, const char *url, struct curl_slist **pin)
     cxb_buf_free(&entry);
 
     return rc;
+}
+
+
+/* --signing-secret whsec_... | file=PATH (the file's first line) */
+
+static int
+cxb_cli_signing_secret(const char *v, cxb_sign_key_t *key)
+{
+    int      ok;
+    char     buf[256];
+    size_t   n;
+    FILE    *f;
+
+    if (strncmp(v, "file=", 5) == 0) {
+        f = fopen(v + 5, "r");
+
+        if (f == NULL) {
+            cxb_cli_usage_error("retry", "--signing-secret: cannot read "
+                                "\"%s\": %s", v + 5, strerror(errno));
+            return -1;
+        }
+
+        n = fread(buf, 1, sizeof(buf) - 1, f);
+        fclose(f);
+
+        while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'
+                     || buf[n - 1] == ' '))
+        {
+            n--;
+        }
+
+        ok = cxb_sign_key_parse(key, buf, n) == 0;
+        memset(buf, 0, sizeof(buf));
+
+    } else {
+        ok = cxb_sign_key_parse(key, v, strlen(v)) == 0;
+    }
+
+    if (!ok) {
+        cxb_cli_usage_error("retry", "--signing-secret: expected \"whsec_\" "
+                            "and the base64 of 16 to 64 bytes, or file=PATH");
+        return -1;
+    }
+
+    return 0;
+}
+
+
+/*
+ * A re-sent request that was signed gets a new webhook-timestamp and
+ * webhook-signature (same id, same body), as the module signs each
+ * attempt; ts and sig hold the new values until the next request.
+ */
+
+static int
+cxb_cli_resign(cxb_cli_request_t *rq, const char *id,
+    const cxb_sign_key_t *keys, size_t nkeys, char *ts, size_t tslen,
+    cxb_buf_t *sig)
+{
+    size_t   i;
+    int64_t  now;
+
+    for (i = 0; i < rq->nheaders; i++) {
+        if (strcasecmp(rq->headers[i].name, "webhook-signature") == 0) {
+            break;
+        }
+    }
+
+    if (i == rq->nheaders) {
+        return 0;
+    }
+
+    now = cxb_cli_now_ms() / 1000;
+    snprintf(ts, tslen, "%lld", (long long) now);
+
+    cxb_buf_reset(sig);
+
+    if (cxb_sign(sig, keys, nkeys, id, now, rq->body ? rq->body : "",
+                 rq->body_len)
+        != 0
+        || cxb_buf_cstr(sig) == NULL)
+    {
+        return -1;
+    }
+
+    for (i = 0; i < rq->nheaders; i++) {
+        if (strcasecmp(rq->headers[i].name, "webhook-timestamp") == 0) {
+            rq->headers[i].value = ts;
+
+        } else if (strcasecmp(rq->headers[i].name, "webhook-signature") == 0) {
+            rq->headers[i].value = sig->data;
+        }
+    }
+
+    return 0;
 }
 
 

@@ -15,7 +15,9 @@ use warnings;
 
 use File::Temp qw(tempdir);
 use IO::Socket::INET;
+use Digest::SHA qw(hmac_sha256);
 use JSON::PP;
+use MIME::Base64 qw(decode_base64 encode_base64);
 use POSIX ();
 use Test::More;
 use Time::HiRes qw(time);
@@ -861,6 +863,48 @@ sub retry_log {
     is($r->{rc}, 2, 'guard: a bad --allow-addr is a usage error');
     like($r->{err}, qr/--allow-addr "10\.0\.0\.1\/8": expected a CIDR/,
          'guard: ... that says so');
+}
+
+# --- retry re-signs signed pushes ---
+
+{
+    my $secret = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
+    my $key = decode_base64(substr $secret, 6);
+    my $id = 'msg_00112233445566778899';
+    my $log = "$dir/signed.log";
+    my $rec = {
+        id => $id, call_id => 'c-sig', bot_id => 'b', integration => 'post_call_push',
+        status => 'failed', http_status => undef, response_body => undef,
+        error => 'could not connect', attempt => 1, final => JSON::PP::true,
+        at => '2026-11-23T10:00:00Z', duration_ms => 0,
+        request => { method => 'POST', url => "$base/ok",
+                     headers => { 'Content-Type' => 'application/json',
+                                  'webhook-id' => $id,
+                                  'webhook-timestamp' => '1614265330',
+                                  'webhook-signature' => 'v1,stale' },
+                     body => '{"k":"v"}' },
+        event => { type => 'post_call_push', t => undef, status => 'failed' },
+    };
+    spew($log, $json->encode($rec) . "\n");
+    spew("$dir/secret", "$secret\n");
+
+    clear_requests();
+    my $t0 = time;
+    my $r = cli('retry', $log, '--signing-secret', "file=$dir/secret");
+    is($r->{rc}, 0, 'retry --signing-secret: exit 0') or diag($r->{err});
+    my $req = requests()->[0] || {};
+    is(header($req, 'webhook-id'), $id, '... the same webhook-id');
+    my $ts = header($req, 'webhook-timestamp') // 0;
+    ok(abs($ts - $t0) < 5, "... a fresh webhook-timestamp ($ts)");
+    is(header($req, 'webhook-signature'),
+       'v1,' . encode_base64(hmac_sha256("$id.$ts." . '{"k":"v"}', $key), ''),
+       '... and a valid signature of it (Digest::SHA)');
+    is($r->{lines}[0]{request}{headers}{'webhook-timestamp'}, $ts,
+       '... which the new record shows');
+
+    $r = cli('retry', $log, '--signing-secret', 'whsec_c2hvcnQ=');
+    is($r->{rc}, 2, 'a bad --signing-secret: usage error');
+    like($r->{err}, qr/--signing-secret: expected "whsec_"/, '... that says so');
 }
 
 done_testing();
