@@ -28,7 +28,8 @@ static ngx_int_t ngx_http_cxbpush_spool_call(ngx_http_cxbpush_call_t *hc,
     int64_t now_ms);
 static void ngx_http_cxbpush_spooled(void *data, ngx_int_t rc,
     const char *what, int err);
-static void ngx_http_cxbpush_accept(ngx_http_cxbpush_call_t *hc);
+static void ngx_http_cxbpush_accept(ngx_http_cxbpush_call_t *hc,
+    ngx_uint_t detach);
 
 
 ngx_int_t
@@ -244,7 +245,7 @@ ngx_http_cxbpush_body_handler(ngx_http_request_t *r)
         dcln->data = NULL;
     }
 
-    ngx_http_cxbpush_accept(hc);
+    ngx_http_cxbpush_accept(hc, 0);
 }
 
 
@@ -376,15 +377,20 @@ ngx_http_cxbpush_spooled(void *data, ngx_int_t rc, const char *what, int err)
         }
     }
 
-    ngx_http_cxbpush_accept(hc);
+    ngx_http_cxbpush_accept(hc, 1);
     ngx_http_run_posted_requests(c);
 }
 
 
-/* Starts the ready pushes, records the others, answers 202. */
+/*
+ * Starts the ready pushes, records the others, answers 202.  Spooled
+ * pushes are detached from the ingestion request (each becomes a job whose
+ * first attempt fires from a timer), so the platform's connection is free
+ * at once; otherwise they are background subrequests of this request.
+ */
 
 static void
-ngx_http_cxbpush_accept(ngx_http_cxbpush_call_t *hc)
+ngx_http_cxbpush_accept(ngx_http_cxbpush_call_t *hc, ngx_uint_t detach)
 {
     size_t               i;
     ngx_int_t            rc;
@@ -398,6 +404,10 @@ ngx_http_cxbpush_accept(ngx_http_cxbpush_call_t *hc)
         p = &hc->call.pushes[i];
 
         if (p->state == CXB_PUSH_READY) {
+            if (detach && ngx_http_cxbpush_retry_detach(hc, i) == NGX_OK) {
+                continue;
+            }
+
             if (ngx_http_cxbpush_push_start(hc, p) == NGX_OK) {
                 continue;
             }

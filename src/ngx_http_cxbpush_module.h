@@ -174,6 +174,8 @@ void ngx_http_cxbpush_retry_done(ngx_http_cxbpush_call_t *hc,
     cxb_push_t *p, ngx_uint_t ok);
 void ngx_http_cxbpush_retry_arm(ngx_http_cxbpush_job_t *job);
 ngx_int_t ngx_http_cxbpush_retry_adopt(ngx_http_cxbpush_spool_item_t *it);
+ngx_int_t ngx_http_cxbpush_retry_detach(ngx_http_cxbpush_call_t *hc,
+    size_t i);
 void ngx_http_cxbpush_retry_release_all(void);
 
 extern ngx_uint_t  ngx_http_cxbpush_first_attempts;

@@ -96,8 +96,9 @@ ngx_http_cxbpush_push_start(ngx_http_cxbpush_call_t *hc, cxb_push_t *p)
     }
 
     ngx_http_cxbpush_stat_add(NGX_HTTP_CXBPUSH_IN_FLIGHT, 1);
-    ngx_http_cxbpush_stat_add(hc->job ? NGX_HTTP_CXBPUSH_RETRIED
-                                      : NGX_HTTP_CXBPUSH_SCHEDULED, 1);
+    ngx_http_cxbpush_stat_add(hc->job && hc->job->e.attempts
+                              ? NGX_HTTP_CXBPUSH_RETRIED
+                              : NGX_HTTP_CXBPUSH_SCHEDULED, 1);
 
     if (hc->job == NULL) {
         ngx_http_cxbpush_first_attempts++;

@@ -214,6 +214,45 @@ ngx_http_cxbpush_retry_arm(ngx_http_cxbpush_job_t *job)
 }
 
 
+/*
+ * A push just spooled by the ingestion location: a job whose first attempt
+ * fires at once from a timer, holding the entry's lock.
+ */
+
+ngx_int_t
+ngx_http_cxbpush_retry_detach(ngx_http_cxbpush_call_t *hc, size_t i)
+{
+    const char                     *err;
+    ngx_http_cxbpush_job_t         *job;
+    ngx_http_cxbpush_spool_item_t  *it;
+
+    it = &hc->items[i];
+
+    if (it->fd == -1 || it->text == NULL) {
+        return NGX_DECLINED;
+    }
+
+    job = ngx_calloc(sizeof(ngx_http_cxbpush_job_t), ngx_cycle->log);
+    if (job == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (cxb_entry_read(&job->e, it->text, it->len, &err) != 0) {
+        ngx_free(job);
+        return NGX_ERROR;
+    }
+
+    ngx_http_cxbpush_job_init(job, hc->conf);
+
+    job->item.fd = it->fd;
+    it->fd = -1;
+
+    ngx_http_cxbpush_retry_arm(job);
+
+    return NGX_OK;
+}
+
+
 /* A push from the spool that no worker holds: this worker takes it. */
 
 ngx_int_t

@@ -11,6 +11,7 @@ use lib 't/lib-delivery';
 use Delivery;
 
 use File::Path qw(make_path remove_tree);
+use IO::Socket::INET;
 use Test::More;
 use Time::HiRes qw(time sleep);
 
@@ -98,6 +99,25 @@ sub dead { my @e = sort map { m{([^/]+)\.json$} } glob "$spool/dead/*.json"; @e 
     ok(wait_for(8, sub { @{ recs_of('c-slow') } >= 1 }), 'the push ends');
     is(recs_of('c-slow')->[0]{status}, 'ok', '... ok');
     ok(wait_for(3, sub { !entries() }), '... and its entry is removed');
+}
+
+# --- spooled pushes do not hold the platform's connection ---
+
+{
+    my $doc = doc('c-free', 'http://crm.test/slow/3');
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port,
+                                  Proto => 'tcp', Timeout => 10);
+    my $t0 = time;
+    print $s "POST /ingest HTTP/1.0\r\nHost: localhost\r\nContent-Length: "
+             . length($doc) . "\r\n\r\n$doc";
+    local $/;
+    my $res = <$s> // '';
+    my $secs = time - $t0;
+    like($res, qr{^HTTP/1\.1 202}, 'a push to a CRM that answers in 3s: 202');
+    ok($secs < 1.5 * slow(), sprintf('... and the connection is closed at once '
+       . '(%.2fs), not when the push ends', $secs));
+    ok(wait_for(8, sub { @{ recs_of('c-free') } >= 1 }), '... the push ends');
+    is(recs_of('c-free')->[0]{status}, 'ok', '... ok');
 }
 
 # --- 400: dead/ ---
