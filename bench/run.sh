@@ -248,8 +248,16 @@ run_one() {
 
     # let the pushes of the last requests reach the sink (it lives in the
     # same nginx: a graceful quit closes its listener at once), then quit,
-    # which flushes the sink's buffered access log
+    # which flushes the sink's buffered access log.  With the spool, pushes
+    # are detached from the requests and may lag behind: wait until the
+    # spool is empty (bounded), so that none is cut by the quit.
     sleep 1
+    if [ -d "$prefix/spool" ]; then
+        for i in $(seq 1 300); do
+            ls "$prefix/spool" | grep -q '\.json$' || break
+            sleep 0.1
+        done
+    fi
     stop_nginx
 
     # --- checks ---

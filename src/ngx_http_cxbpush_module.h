@@ -90,12 +90,14 @@ typedef struct {
     ngx_http_cxbpush_loc_conf_t *conf;
     ngx_event_t                  timer;
     ngx_queue_t                  queue;
+    ngx_queue_t                  wait;          /* for a free slot */
     ngx_uint_t                   refs;          /* fake requests alive */
     ngx_http_cxbpush_spool_item_t  item;        /* fd -1: not spooled */
     char                        *text;          /* item.text's memory */
     unsigned                     done:1;
     unsigned                     attempting:1;
     unsigned                     updating:1;    /* a thread has item */
+    unsigned                     waiting:1;     /* in the wait queue */
 } ngx_http_cxbpush_job_t;
 
 
@@ -177,6 +179,7 @@ ngx_int_t ngx_http_cxbpush_retry_adopt(ngx_http_cxbpush_spool_item_t *it);
 ngx_int_t ngx_http_cxbpush_retry_detach(ngx_http_cxbpush_call_t *hc,
     size_t i);
 void ngx_http_cxbpush_retry_release_all(void);
+ngx_uint_t ngx_http_cxbpush_retry_room(void);
 
 extern ngx_uint_t  ngx_http_cxbpush_first_attempts;
 
@@ -197,6 +200,8 @@ ngx_int_t ngx_http_cxbpush_spool_write(ngx_http_cxbpush_spool_item_t *items,
     ngx_uint_t n, void (*done)(void *data, ngx_int_t rc, const char *what,
     int err), void *data);
 ngx_int_t ngx_http_cxbpush_spool_update(ngx_http_cxbpush_job_t *job);
+void ngx_http_cxbpush_spool_kick(void);
+void ngx_http_cxbpush_spool_defer(void);
 void ngx_http_cxbpush_spool_forget(ngx_http_cxbpush_spool_item_t *item,
     ngx_uint_t dead);
 char *ngx_http_cxbpush_retry(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);

@@ -36,11 +36,60 @@ static void ngx_http_cxbpush_job_free(ngx_http_cxbpush_job_t *job);
 static ngx_queue_t  ngx_http_cxbpush_jobs;
 static ngx_uint_t   ngx_http_cxbpush_njobs;
 
+/*
+ * Attempts sent from timers are not held back by any client connection:
+ * at most 128 run at once per worker, and no more than a quarter of
+ * worker_connections (each takes a fake connection and an upstream one);
+ * the others wait, in order, for a slot.
+ */
+static ngx_queue_t  ngx_http_cxbpush_waiting;
+static ngx_uint_t   ngx_http_cxbpush_running;
+
+/*
+ * Each job holds its spool entry open (and locked): a worker holds at most
+ * this many, set from its file descriptor limit; the entries beyond wait
+ * on disk, unlocked, for a scan of this worker or another.
+ */
+static ngx_uint_t   ngx_http_cxbpush_hold_max;
+
 
 void
 ngx_http_cxbpush_retry_init_process(void)
 {
+    ngx_uint_t     n;
+    struct rlimit  rl;
+
     ngx_queue_init(&ngx_http_cxbpush_jobs);
+    ngx_queue_init(&ngx_http_cxbpush_waiting);
+    ngx_http_cxbpush_running = 0;
+
+    ngx_http_cxbpush_hold_max = 8192;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+        n = (ngx_uint_t) rl.rlim_cur;
+        n = n > ngx_cycle->connection_n + 64
+            ? n - ngx_cycle->connection_n - 64 : 0;
+        ngx_http_cxbpush_hold_max = ngx_max(ngx_min(n, 8192), 16);
+    }
+}
+
+
+ngx_uint_t
+ngx_http_cxbpush_retry_room(void)
+{
+    return ngx_http_cxbpush_njobs < ngx_http_cxbpush_hold_max
+           ? ngx_http_cxbpush_hold_max - ngx_http_cxbpush_njobs : 0;
+}
+
+
+static ngx_uint_t
+ngx_http_cxbpush_slots(void)
+{
+    ngx_uint_t  n;
+
+    n = ngx_min(ngx_cycle->connection_n / 4, 128);
+
+    return n ? n : 1;
 }
 
 
@@ -232,6 +281,14 @@ ngx_http_cxbpush_retry_detach(ngx_http_cxbpush_call_t *hc, size_t i)
         return NGX_DECLINED;
     }
 
+    if (ngx_http_cxbpush_retry_room() == 0) {
+        /* on disk, unlocked: a scan takes it when there is room */
+        (void) close(it->fd);
+        it->fd = -1;
+        ngx_http_cxbpush_spool_defer();
+        return NGX_OK;
+    }
+
     job = ngx_calloc(sizeof(ngx_http_cxbpush_job_t), ngx_cycle->log);
     if (job == NULL) {
         return NGX_ERROR;
@@ -266,7 +323,7 @@ ngx_http_cxbpush_retry_adopt(ngx_http_cxbpush_spool_item_t *it)
     cpmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
                                                 ngx_http_cxbpush_module);
 
-    if (cpmcf->ingests.nelts == 0) {
+    if (cpmcf->ingests.nelts == 0 || ngx_http_cxbpush_retry_room() == 0) {
         return NGX_DECLINED;
     }
 
@@ -355,12 +412,19 @@ ngx_http_cxbpush_job_free(ngx_http_cxbpush_job_t *job)
         ngx_del_timer(&job->timer);
     }
 
+    if (job->waiting) {
+        ngx_queue_remove(&job->wait);
+        job->waiting = 0;
+    }
+
     ngx_queue_remove(&job->queue);
     ngx_http_cxbpush_njobs--;
 
     cxb_entry_free(&job->e);
     ngx_free(job->text);
     ngx_free(job);
+
+    ngx_http_cxbpush_spool_kick();
 }
 
 
@@ -429,6 +493,15 @@ ngx_http_cxbpush_job_timer(ngx_event_t *ev)
         return;
     }
 
+    if (ngx_http_cxbpush_running >= ngx_http_cxbpush_slots()) {
+        if (!job->waiting) {
+            ngx_queue_insert_tail(&ngx_http_cxbpush_waiting, &job->wait);
+            job->waiting = 1;
+        }
+
+        return;
+    }
+
     r = ngx_http_cxbpush_fake_request(job);
 
     if (r == NULL) {
@@ -454,6 +527,7 @@ ngx_http_cxbpush_job_timer(ngx_event_t *ev)
 
     job->refs++;
     job->attempting = 1;
+    ngx_http_cxbpush_running++;
     cln->handler = ngx_http_cxbpush_job_release;
     cln->data = job;
 
@@ -638,7 +712,26 @@ ngx_http_cxbpush_job_release(void *data)
 {
     ngx_http_cxbpush_job_t *job = data;
 
+    ngx_queue_t             *q;
+    ngx_http_cxbpush_job_t  *next;
+
     job->refs--;
+    ngx_http_cxbpush_running--;
+
+    /* a slot is free: the longest-waiting job goes on the next tick */
+
+    if (!ngx_queue_empty(&ngx_http_cxbpush_waiting)
+        && !(ngx_exiting || ngx_quit || ngx_terminate))
+    {
+        q = ngx_queue_head(&ngx_http_cxbpush_waiting);
+        next = ngx_queue_data(q, ngx_http_cxbpush_job_t, wait);
+        ngx_queue_remove(q);
+        next->waiting = 0;
+
+        if (!next->timer.timer_set) {
+            ngx_add_timer(&next->timer, 1);
+        }
+    }
 
     if (job->attempting) {
         /* the attempt never ended (torn down): try again in a second */

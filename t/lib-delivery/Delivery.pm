@@ -95,11 +95,12 @@ sub start_nginx {
 load_module $module;
 $user
 worker_processes $workers;
+@{[ $o{main} // '' ]}
 error_log logs/error.log info;
 pid logs/nginx.pid;
 worker_shutdown_timeout 10s;
 
-events { worker_connections 1024; }
+events { worker_connections @{[ $o{connections} || 1024 ]}; }
 
 http {
     access_log off;
