@@ -16,6 +16,8 @@ use Time::HiRes qw(time sleep);
 
 plan skip_all => 'set TEST_NGINX_LOAD_MODULES to the module'
     unless module_path();
+plan skip_all => 'valgrind does not let nginx set worker_rlimit_nofile'
+    if $ENV{TEST_NGINX_USE_VALGRIND};
 
 my $calls = 150;
 my $prefix = setup_prefix('backlog');
