@@ -354,6 +354,9 @@ ngx_http_cxbpush_retry_adopt(ngx_http_cxbpush_spool_item_t *it)
     ngx_http_cxbpush_job_init(job, ingests[job->e.conf]);
     job->item.fd = it->fd;
 
+    /* the entry is the file it was read from, whatever id it holds */
+    ngx_memcpy(job->item.id, it->id, sizeof(job->item.id));
+
     ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,
                   "cxbpush: took over push \"%s\" of call \"%s\" from the "
                   "spool (attempt %d next)", job->e.push.id,
