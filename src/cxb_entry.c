@@ -30,7 +30,6 @@ cxb_entry_write(cxb_buf_t *out, const cxb_call_t *c, const cxb_push_t *p,
     int attempts, int64_t next_ms, int64_t created_ms, unsigned conf)
 {
     int      ok;
-    char    *s;
     size_t   i;
     cJSON   *e, *hs, *h, *v;
 
@@ -88,17 +87,7 @@ cxb_entry_write(cxb_buf_t *out, const cxb_call_t *c, const cxb_push_t *p,
         }
     }
 
-    s = ok ? cJSON_PrintUnformatted(e) : NULL;
-    cJSON_Delete(e);
-
-    if (s == NULL) {
-        return -1;
-    }
-
-    cxb_buf_adds(out, s);
-    cJSON_free(s);
-
-    return out->failed ? -1 : 0;
+    return cxb_json_emit(out, e, ok);
 }
 
 

@@ -1362,7 +1362,6 @@ int
 cxb_call_answer(cxb_buf_t *out, cxb_call_t *c, int dry_run)
 {
     int          ok;
-    char        *s;
     size_t       i;
     cJSON       *ans, *arr, *o, *v;
     cxb_push_t  *p;
@@ -1421,17 +1420,7 @@ cxb_call_answer(cxb_buf_t *out, cxb_call_t *c, int dry_run)
         }
     }
 
-    s = ok ? cJSON_PrintUnformatted(ans) : NULL;
-    cJSON_Delete(ans);
-
-    if (s == NULL) {
-        return -1;
-    }
-
-    cxb_buf_adds(out, s);
-    cJSON_free(s);
-
-    return out->failed ? -1 : 0;
+    return cxb_json_emit(out, ans, ok);
 }
 
 
@@ -1463,7 +1452,7 @@ cxb_record_write(cxb_buf_t *out, const cxb_record_head_t *h,
     const cxb_result_t *res)
 {
     int       ok;
-    char     *s, at[40];
+    char      at[40];
     cJSON    *rec, *v, *ev;
 
     rec = cJSON_CreateObject();
@@ -1541,8 +1530,17 @@ cxb_record_write(cxb_buf_t *out, const cxb_record_head_t *h,
 
     ok = ok && cJSON_AddStringToObject(ev, "status", res->status) != NULL;
 
-    s = ok ? cJSON_PrintUnformatted(rec) : NULL;
-    cJSON_Delete(rec);
+    return cxb_json_emit(out, rec, ok);
+}
+
+
+int
+cxb_json_emit(cxb_buf_t *out, cJSON *j, int ok)
+{
+    char  *s;
+
+    s = ok ? cJSON_PrintUnformatted(j) : NULL;
+    cJSON_Delete(j);
 
     if (s == NULL) {
         return -1;

@@ -121,6 +121,12 @@ const char *cxb_classify(int http_status);
 /* Whether a header's value is a secret that records must redact. */
 int cxb_header_is_secret(const char *name, size_t len);
 
+/*
+ * Appends the unformatted text of j to out when ok, and deletes j in any
+ * case: 0, or -1 (not ok, or out of memory).
+ */
+int cxb_json_emit(cxb_buf_t *out, cJSON *j, int ok);
+
 /* A cJSON string holding s (len bytes) made valid UTF-8 (U+FFFD). */
 cJSON *cxb_json_string_utf8(const char *s, size_t len);
 

@@ -2999,7 +2999,6 @@ cxb_cli_dry_record(cxb_buf_t *out, const cJSON *prev,
     const cxb_cli_request_t *rq, int attempt)
 {
     int     ok;
-    char   *s;
     cJSON  *rec, *v;
 
     rec = cJSON_CreateObject();
@@ -3023,17 +3022,7 @@ cxb_cli_dry_record(cxb_buf_t *out, const cJSON *prev,
         }
     }
 
-    s = ok ? cJSON_PrintUnformatted(rec) : NULL;
-    cJSON_Delete(rec);
-
-    if (s == NULL) {
-        return -1;
-    }
-
-    cxb_buf_adds(out, s);
-    cJSON_free(s);
-
-    return out->failed ? -1 : 0;
+    return cxb_json_emit(out, rec, ok);
 }
 
 
