@@ -25,6 +25,8 @@ static void ngx_http_cxbpush_job_timer(ngx_event_t *ev);
 static ngx_http_request_t *ngx_http_cxbpush_fake_request(
     ngx_http_cxbpush_job_t *job);
 static void ngx_http_cxbpush_fake_event(ngx_event_t *ev);
+static u_char *ngx_http_cxbpush_fake_log(ngx_log_t *log, u_char *buf,
+    size_t len);
 static void ngx_http_cxbpush_fake_cleanup(void *data);
 static void ngx_http_cxbpush_job_release(void *data);
 static void ngx_http_cxbpush_job_init(ngx_http_cxbpush_job_t *job,
@@ -621,8 +623,8 @@ ngx_http_cxbpush_fake_request(ngx_http_cxbpush_job_t *job)
 
     *log = *ngx_cycle->log;
     log->data = lctx;
-    log->handler = NULL;
-    log->action = "retrying a push";
+    log->handler = ngx_http_cxbpush_fake_log;
+    log->action = "sending a push";
 
     c = ngx_get_connection(fds[0], log);
     if (c == NULL) {
@@ -639,6 +641,7 @@ ngx_http_cxbpush_fake_request(ngx_http_cxbpush_job_t *job)
     c->log = log;
     c->log_error = NGX_ERROR_INFO;
     c->number = ngx_atomic_fetch_add(ngx_connection_counter, 1);
+    log->connection = c->number;
     c->start_time = ngx_current_msec;
 
     sin->sin_family = AF_INET;
@@ -674,7 +677,18 @@ ngx_http_cxbpush_fake_request(ngx_http_cxbpush_job_t *job)
     ngx_str_set(&r->method_name, "POST");
     ngx_str_set(&r->uri, "/");
     ngx_str_set(&r->unparsed_uri, "/");
-    ngx_str_set(&r->request_line, "POST / HTTP/1.0");
+    /* what the error log shows as the request */
+    r->request_line.data = ngx_pnalloc(r->pool, sizeof("attempt  of push ")
+                                                + NGX_INT_T_LEN
+                                                + sizeof(job->e.push.id));
+    if (r->request_line.data) {
+        r->request_line.len = ngx_sprintf(r->request_line.data,
+                                          "attempt %d of push %s",
+                                          job->e.attempts + 1,
+                                          job->e.push.id)
+                              - r->request_line.data;
+    }
+
     ngx_str_set(&r->http_protocol, "HTTP/1.0");
     r->read_event_handler = ngx_http_block_reading;
     r->write_event_handler = ngx_http_request_empty_handler;
@@ -689,6 +703,37 @@ ngx_http_cxbpush_fake_request(ngx_http_cxbpush_job_t *job)
     }
 
     return r;
+}
+
+
+/*
+ * Error-log context of an attempt sent from a timer: the push, then what
+ * nginx's own handler says of the subrequest (location, upstream).
+ */
+
+static u_char *
+ngx_http_cxbpush_fake_log(ngx_log_t *log, u_char *buf, size_t len)
+{
+    u_char              *p;
+    ngx_http_request_t  *r;
+    ngx_http_log_ctx_t  *ctx;
+
+    p = buf;
+
+    if (log->action) {
+        p = ngx_snprintf(buf, len, " while %s", log->action);
+        len -= p - buf;
+        buf = p;
+    }
+
+    ctx = log->data;
+    r = ctx->request;
+
+    if (r == NULL || r->log_handler == NULL) {
+        return p;
+    }
+
+    return r->log_handler(r, ctx->current_request, p, len);
 }
 
 

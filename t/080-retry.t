@@ -179,6 +179,9 @@ sub sig_ok {
     is(scalar(grep { $_->{status} eq 'failed' && !$_->{final} } @$recs),
        @$recs - 1, '... after failed, non-final attempts');
     like($recs->[0]{error}, qr/could not connect/, '... that say why');
+    like(slurp("$prefix/logs/error.log"),
+         qr/\[warn\] \d+#\d+: \*\d+ cxbpush: push "post_call_push" of call "c-down" failed: could not connect to the CRM \(refused, unreachable or TLS failure\) \(attempt 2, will retry\) while [^,]+, server: , request: "attempt 2 of push $recs->[0]{id}", subrequest: "\/_send", upstream: "http:\/\/127\.0\.0\.1:\d+\/ok"/,
+         '... and a retry\'s error-log line names the attempt, push and upstream');
 }
 
 # --- attempts run out ---
