@@ -608,6 +608,27 @@ cxb_ip6_refused(const uint8_t a[16], uint8_t v4[4], int *embedded)
 }
 
 
+void
+cxb_addr_refusal(char *buf, size_t size, const char *host, size_t len,
+    int literal, const cxb_ip_t *ip, const char *why)
+{
+    char  text[64];
+
+    cxb_ip_text(ip, text, sizeof(text));
+
+    if (!literal) {
+        snprintf(buf, size, "\"%.*s\" stands for %s, %s", (int) len, host,
+                 text, why);
+
+    } else if (strlen(text) == len && strncasecmp(text, host, len) == 0) {
+        snprintf(buf, size, "%s is %s", text, why);
+
+    } else {
+        snprintf(buf, size, "%.*s is %s, %s", (int) len, host, text, why);
+    }
+}
+
+
 const char *
 cxb_ip_text(const cxb_ip_t *ip, char *buf, size_t size)
 {

@@ -62,6 +62,15 @@ int cxb_cidr_parse(const char *s, size_t len, cxb_cidr_t *c);
 const char *cxb_ip_refused(const cxb_ip_t *ip, const cxb_cidr_t *allow,
     size_t nallow, int allow_private);
 
+/*
+ * Why a host is refused, as the module and the CLI say it: a literal
+ * ("127.0.0.1 is a loopback address", "2130706433 is 127.0.0.1, a loopback
+ * address" when written another way) or a name ("\"crm.test\" stands for
+ * 10.0.0.5, a private address (RFC 1918)").  NUL-terminated, truncated.
+ */
+void cxb_addr_refusal(char *buf, size_t size, const char *host, size_t len,
+    int literal, const cxb_ip_t *ip, const char *why);
+
 /* the address as text, in buf of at least 48 bytes */
 const char *cxb_ip_text(const cxb_ip_t *ip, char *buf, size_t size);
 

@@ -2227,7 +2227,7 @@ static int
 cxb_cli_guard(cxb_cli_sender_t *s, const char *url, struct curl_slist **pin)
 {
     int               rc;
-    char              host[256], port[8], text[64];
+    char              host[256], port[8], text[384];
     cxb_ip_t          ip;
     cxb_buf_t         entry;
     const char       *err, *why;
@@ -2253,19 +2253,10 @@ cxb_cli_guard(cxb_cli_sender_t *s, const char *url, struct curl_slist **pin)
             return 0;
         }
 
-        cxb_ip_text(&t.ip, text, sizeof(text));
-
-        if (strlen(text) == t.host_len
-            && strncasecmp(text, t.host, t.host_len) == 0)
-        {
-            snprintf(s->refused, sizeof(s->refused),
-                     "refused by the SSRF guard: %s is %s", text, why);
-
-        } else {
-            snprintf(s->refused, sizeof(s->refused),
-                     "refused by the SSRF guard: %.*s is %s, %s",
-                     (int) t.host_len, t.host, text, why);
-        }
+        cxb_addr_refusal(text, sizeof(text), t.host, t.host_len, 1, &t.ip,
+                         why);
+        snprintf(s->refused, sizeof(s->refused),
+                 "refused by the SSRF guard: %s", text);
 
         return 1;
     }
@@ -2306,9 +2297,10 @@ cxb_cli_guard(cxb_cli_sender_t *s, const char *url, struct curl_slist **pin)
         why = cxb_ip_refused(&ip, net->allow, net->nallow, 0);
 
         if (why != NULL) {
+            cxb_addr_refusal(text, sizeof(text), host, strlen(host), 0, &ip,
+                             why);
             snprintf(s->refused, sizeof(s->refused),
-                     "refused by the SSRF guard: \"%s\" stands for %s, %s",
-                     host, cxb_ip_text(&ip, text, sizeof(text)), why);
+                     "refused by the SSRF guard: %s", text);
             rc = 1;
             break;
         }

@@ -80,7 +80,7 @@ ngx_http_cxbpush_guard_check(ngx_http_request_t *r,
 {
     const char                   *err, *why;
     cxb_target_t                  t;
-    char                          text[64];
+    char                          text[384];
     ngx_http_cxbpush_loc_conf_t  *cplcf;
 
     cplcf = ctx->call->conf;
@@ -103,19 +103,9 @@ ngx_http_cxbpush_guard_check(ngx_http_request_t *r,
                              cplcf->allow ? cplcf->allow->nelts : 0, 0);
 
         if (why) {
-            cxb_ip_text(&t.ip, text, sizeof(text));
-
-            if (ngx_strlen(text) == t.host_len
-                && ngx_strncasecmp((u_char *) text, (u_char *) t.host,
-                                   t.host_len) == 0)
-            {
-                ngx_http_cxbpush_guard_refuse(r, ctx, "%s is %s", text, why);
-
-            } else {
-                ngx_http_cxbpush_guard_refuse(r, ctx, "%*s is %s, %s",
-                                              t.host_len, t.host, text, why);
-            }
-
+            cxb_addr_refusal(text, sizeof(text), t.host, t.host_len, 1,
+                             &t.ip, why);
+            ngx_http_cxbpush_guard_refuse(r, ctx, "%s", text);
             return NGX_HTTP_FORBIDDEN;
         }
 
@@ -345,7 +335,7 @@ static ngx_int_t
 ngx_http_cxbpush_guard_addr(ngx_http_request_t *r,
     ngx_http_cxbpush_sr_ctx_t *ctx, ngx_str_t *host, struct sockaddr *sa)
 {
-    char                         text[64];
+    char                         text[384];
     cxb_ip_t                     ip;
     const char                  *why;
     ngx_http_cxbpush_loc_conf_t  *cplcf;
@@ -365,8 +355,9 @@ ngx_http_cxbpush_guard_addr(ngx_http_request_t *r,
         return NGX_OK;
     }
 
-    ngx_http_cxbpush_guard_refuse(r, ctx, "\"%V\" stands for %s, %s", host,
-                                  cxb_ip_text(&ip, text, sizeof(text)), why);
+    cxb_addr_refusal(text, sizeof(text), (const char *) host->data,
+                     host->len, 0, &ip, why);
+    ngx_http_cxbpush_guard_refuse(r, ctx, "%s", text);
 
     return NGX_ERROR;
 }
