@@ -29,6 +29,8 @@ static u_char *ngx_http_cxbpush_fake_log(ngx_log_t *log, u_char *buf,
     size_t len);
 static void ngx_http_cxbpush_fake_cleanup(void *data);
 static void ngx_http_cxbpush_job_release(void *data);
+static ngx_http_cxbpush_job_t *ngx_http_cxbpush_job_new(const char *text,
+    size_t len, const char **err);
 static void ngx_http_cxbpush_job_init(ngx_http_cxbpush_job_t *job,
     ngx_http_cxbpush_loc_conf_t *conf);
 static void ngx_http_cxbpush_job_let_go(ngx_http_cxbpush_job_t *job);
@@ -171,28 +173,22 @@ ngx_http_cxbpush_retry_schedule(ngx_http_cxbpush_call_t *hc, cxb_push_t *p,
     job = hc->job;
 
     if (job == NULL) {
-        job = ngx_calloc(sizeof(ngx_http_cxbpush_job_t), ngx_cycle->log);
-        if (job == NULL) {
-            return;
-        }
-
         cxb_buf_init(&text);
 
-        if (cxb_entry_write(&text, &hc->call, p, attempt,
-                            ngx_http_cxbpush_now_ms() + delay,
-                            ngx_http_cxbpush_now_ms(), hc->conf->index)
-            != 0
-            || cxb_entry_read(&job->e, text.data, text.len, &err) != 0)
-        {
+        job = cxb_entry_write(&text, &hc->call, p, attempt,
+                              ngx_http_cxbpush_now_ms() + delay,
+                              ngx_http_cxbpush_now_ms(), hc->conf->index)
+              == 0
+              ? ngx_http_cxbpush_job_new(text.data, text.len, &err) : NULL;
+
+        cxb_buf_free(&text);
+
+        if (job == NULL) {
             ngx_log_error(NGX_LOG_ALERT, log, 0,
                           "cxbpush: could not keep push \"%s\" of call "
                           "\"%s\" for a retry", p->id, hc->call.call_id);
-            cxb_buf_free(&text);
-            ngx_free(job);
             return;
         }
-
-        cxb_buf_free(&text);
 
         ngx_http_cxbpush_job_init(job, hc->conf);
 
@@ -227,6 +223,32 @@ ngx_http_cxbpush_retry_schedule(ngx_http_cxbpush_call_t *hc, cxb_push_t *p,
     }
 
     ngx_http_cxbpush_retry_arm(job);
+}
+
+
+/*
+ * A job from an entry's text, not yet in the queue; NULL with *err set when
+ * the text is not an entry, NULL with *err NULL when out of memory.
+ */
+
+static ngx_http_cxbpush_job_t *
+ngx_http_cxbpush_job_new(const char *text, size_t len, const char **err)
+{
+    ngx_http_cxbpush_job_t  *job;
+
+    *err = NULL;
+
+    job = ngx_calloc(sizeof(ngx_http_cxbpush_job_t), ngx_cycle->log);
+    if (job == NULL) {
+        return NULL;
+    }
+
+    if (cxb_entry_read(&job->e, text, len, err) != 0) {
+        ngx_free(job);
+        return NULL;
+    }
+
+    return job;
 }
 
 
@@ -291,13 +313,8 @@ ngx_http_cxbpush_retry_detach(ngx_http_cxbpush_call_t *hc, size_t i)
         return NGX_OK;
     }
 
-    job = ngx_calloc(sizeof(ngx_http_cxbpush_job_t), ngx_cycle->log);
+    job = ngx_http_cxbpush_job_new(it->text, it->len, &err);
     if (job == NULL) {
-        return NGX_ERROR;
-    }
-
-    if (cxb_entry_read(&job->e, it->text, it->len, &err) != 0) {
-        ngx_free(job);
         return NGX_ERROR;
     }
 
@@ -329,16 +346,16 @@ ngx_http_cxbpush_retry_adopt(ngx_http_cxbpush_spool_item_t *it)
         return NGX_DECLINED;
     }
 
-    job = ngx_calloc(sizeof(ngx_http_cxbpush_job_t), ngx_cycle->log);
-    if (job == NULL) {
-        return NGX_ERROR;
-    }
+    job = ngx_http_cxbpush_job_new(it->text, it->len, &err);
 
-    if (cxb_entry_read(&job->e, it->text, it->len, &err) != 0) {
+    if (job == NULL) {
+        if (err == NULL) {
+            return NGX_ERROR;
+        }
+
         ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
                       "cxbpush: the spool entry \"%s.json\" is unreadable "
                       "(%s): moved to dead/", it->id, err);
-        ngx_free(job);
         ngx_http_cxbpush_spool_forget(it, 1);
         return NGX_OK;
     }
