@@ -20,6 +20,10 @@ static ngx_int_t ngx_http_cxbpush_read_body(ngx_http_request_t *r,
 static ngx_int_t ngx_http_cxbpush_is_dry_run(ngx_http_request_t *r);
 static ngx_int_t ngx_http_cxbpush_send(ngx_http_request_t *r,
     ngx_uint_t status, u_char *data, size_t len);
+static ngx_buf_t *ngx_http_cxbpush_json_buf(ngx_http_request_t *r,
+    u_char *data, size_t len);
+static ngx_int_t ngx_http_cxbpush_send_buf(ngx_http_request_t *r,
+    ngx_uint_t status, ngx_buf_t *b);
 static ngx_int_t ngx_http_cxbpush_send_error(ngx_http_request_t *r,
     ngx_uint_t status, const char *msg, size_t len);
 static void ngx_http_cxbpush_cleanup_doc(void *data);
@@ -197,20 +201,18 @@ ngx_http_cxbpush_body_handler(ngx_http_request_t *r)
         return;
     }
 
-    hc->answer.len = out.len;
-    hc->answer.data = ngx_pnalloc(r->pool, out.len);
-    if (hc->answer.data == NULL) {
-        cxb_buf_free(&out);
+    /* the answer, as it is sent (after the spool write, if any) */
+
+    hc->answer = ngx_http_cxbpush_json_buf(r, (u_char *) out.data, out.len);
+    cxb_buf_free(&out);
+
+    if (hc->answer == NULL) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
-    ngx_memcpy(hc->answer.data, out.data, out.len);
-    cxb_buf_free(&out);
-
     if (dry_run) {
-        rc = ngx_http_cxbpush_send(r, NGX_HTTP_OK, hc->answer.data,
-                                   hc->answer.len);
+        rc = ngx_http_cxbpush_send_buf(r, NGX_HTTP_OK, hc->answer);
         ngx_http_finalize_request(r, rc);
         return;
     }
@@ -274,23 +276,20 @@ ngx_http_cxbpush_spool_call(ngx_http_cxbpush_call_t *hc, int64_t now_ms)
         return NGX_OK;
     }
 
+    /* one item per push; those not ready have no text and are not written */
+
     hc->items = ngx_pcalloc(r->pool, hc->call.npushes
                                      * sizeof(ngx_http_cxbpush_spool_item_t));
     if (hc->items == NULL) {
         return NGX_ERROR;
     }
 
-    hc->spooled = ngx_palloc(r->pool,
-                             n * sizeof(ngx_http_cxbpush_spool_item_t));
-    if (hc->spooled == NULL) {
-        return NGX_ERROR;
-    }
-
     cxb_buf_init(&text);
 
-    for (i = 0, n = 0; i < hc->call.npushes; i++) {
+    for (i = 0; i < hc->call.npushes; i++) {
         p = &hc->call.pushes[i];
-        hc->items[i].fd = -1;
+        it = &hc->items[i];
+        it->fd = -1;
 
         if (p->state != CXB_PUSH_READY) {
             continue;
@@ -306,9 +305,6 @@ ngx_http_cxbpush_spool_call(ngx_http_cxbpush_call_t *hc, int64_t now_ms)
             return NGX_ERROR;
         }
 
-        it = &hc->spooled[n++];
-        ngx_memzero(it, sizeof(ngx_http_cxbpush_spool_item_t));
-        it->fd = -1;
         ngx_cpystrn((u_char *) it->id, (u_char *) p->id, sizeof(it->id));
 
         it->text = ngx_pnalloc(r->pool, text.len);
@@ -323,10 +319,8 @@ ngx_http_cxbpush_spool_call(ngx_http_cxbpush_call_t *hc, int64_t now_ms)
 
     cxb_buf_free(&text);
 
-    hc->nspooled = n;
-
-    if (ngx_http_cxbpush_spool_write(hc->spooled, n, ngx_http_cxbpush_spooled,
-                                     hc)
+    if (ngx_http_cxbpush_spool_write(hc->items, hc->call.npushes,
+                                     ngx_http_cxbpush_spooled, hc)
         != NGX_OK)
     {
         return NGX_ERROR;
@@ -341,7 +335,6 @@ ngx_http_cxbpush_spooled(void *data, ngx_int_t rc, const char *what, int err)
 {
     ngx_http_cxbpush_call_t *hc = data;
 
-    size_t               i, k, n;
     u_char               msg[NGX_MAX_ERROR_STR], *last;
     ngx_connection_t    *c;
     ngx_http_request_t  *r;
@@ -369,13 +362,7 @@ ngx_http_cxbpush_spooled(void *data, ngx_int_t rc, const char *what, int err)
         return;
     }
 
-    /* each push keeps its locked entry */
-
-    for (i = 0, k = 0, n = hc->nspooled; i < hc->call.npushes && k < n; i++) {
-        if (hc->call.pushes[i].state == CXB_PUSH_READY) {
-            hc->items[i] = hc->spooled[k++];
-        }
-    }
+    /* each ready push holds its locked entry in hc->items */
 
     ngx_http_cxbpush_accept(hc, 1);
     ngx_http_run_posted_requests(c);
@@ -436,8 +423,7 @@ ngx_http_cxbpush_accept(ngx_http_cxbpush_call_t *hc, ngx_uint_t detach)
         ngx_http_cxbpush_record(hc, p, &res);
     }
 
-    rc = ngx_http_cxbpush_send(r, NGX_HTTP_ACCEPTED, hc->answer.data,
-                               hc->answer.len);
+    rc = ngx_http_cxbpush_send_buf(r, NGX_HTTP_ACCEPTED, hc->answer);
 
     ngx_http_finalize_request(r, rc);
 }
@@ -529,19 +515,44 @@ static ngx_int_t
 ngx_http_cxbpush_send(ngx_http_request_t *r, ngx_uint_t status, u_char *data,
     size_t len)
 {
-    ngx_int_t     rc;
-    ngx_buf_t    *b;
-    ngx_chain_t   out;
+    ngx_buf_t  *b;
+
+    b = ngx_http_cxbpush_json_buf(r, data, len);
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_cxbpush_send_buf(r, status, b);
+}
+
+
+/* a JSON answer body: the text and a newline, in the request's pool */
+
+static ngx_buf_t *
+ngx_http_cxbpush_json_buf(ngx_http_request_t *r, u_char *data, size_t len)
+{
+    ngx_buf_t  *b;
 
     b = ngx_create_temp_buf(r->pool, len + 1);
     if (b == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return NULL;
     }
 
     b->last = ngx_cpymem(b->last, data, len);
     *b->last++ = LF;
     b->last_buf = (r == r->main) ? 1 : 0;
     b->last_in_chain = 1;
+
+    return b;
+}
+
+
+static ngx_int_t
+ngx_http_cxbpush_send_buf(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_buf_t *b)
+{
+    ngx_int_t     rc;
+    ngx_chain_t   out;
 
     r->headers_out.status = status;
     r->headers_out.content_length_n = b->last - b->pos;

@@ -80,7 +80,6 @@ typedef struct {
     char                        *text;
     size_t                       len;
     int                          fd;            /* -1: none */
-    void                        *task;
 } ngx_http_cxbpush_spool_item_t;
 
 
@@ -108,10 +107,8 @@ typedef struct {
     ngx_http_request_t          *request;
     ngx_http_cxbpush_job_t      *job;           /* a retry's */
 
-    ngx_str_t                    answer;        /* the 202's body */
+    ngx_buf_t                   *answer;        /* the 202's body */
     ngx_http_cxbpush_spool_item_t  *items;      /* per push, or NULL */
-    ngx_http_cxbpush_spool_item_t  *spooled;    /* the ready ones */
-    size_t                       nspooled;
 } ngx_http_cxbpush_call_t;
 
 

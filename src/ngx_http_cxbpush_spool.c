@@ -44,6 +44,8 @@ typedef struct ngx_http_cxbpush_spool_task_s  ngx_http_cxbpush_spool_task_t;
 
 typedef void (*ngx_http_cxbpush_spool_done_pt)(
     ngx_http_cxbpush_spool_task_t *t);
+typedef void (*ngx_http_cxbpush_write_done_pt)(void *data, ngx_int_t rc,
+    const char *what, int err);
 
 
 struct ngx_http_cxbpush_spool_task_s {
@@ -57,8 +59,7 @@ struct ngx_http_cxbpush_spool_task_s {
     const char                      *failed;     /* which call failed */
 
     ngx_http_cxbpush_spool_done_pt   done;
-    void                           (*write_done)(void *data, ngx_int_t rc,
-                                       const char *what, int err);
+    ngx_http_cxbpush_write_done_pt   write_done;
     void                            *data;
     ngx_thread_task_t               *task;
 };
@@ -66,7 +67,8 @@ struct ngx_http_cxbpush_spool_task_s {
 
 static ngx_int_t ngx_http_cxbpush_spool_post(ngx_uint_t op,
     ngx_http_cxbpush_spool_item_t *items, ngx_uint_t n,
-    ngx_http_cxbpush_spool_done_pt done, void *data);
+    ngx_http_cxbpush_spool_done_pt done, ngx_http_cxbpush_write_done_pt wdone,
+    void *data);
 static void ngx_http_cxbpush_spool_thread(void *data, ngx_log_t *log);
 static void ngx_http_cxbpush_spool_event(ngx_event_t *ev);
 static int ngx_http_cxbpush_spool_put(ngx_http_cxbpush_spool_task_t *t,
@@ -208,35 +210,24 @@ ngx_http_cxbpush_spool_dir(void)
 
 
 /*
- * Writes the entries of an ingested call (items[i].text); done() runs in
- * the event loop with items[i].fd set (or t->err).
+ * Writes the entries of an ingested call (the items with a text); done()
+ * runs in the event loop with their fds set, or none of them written.
  */
 
 ngx_int_t
 ngx_http_cxbpush_spool_write(ngx_http_cxbpush_spool_item_t *items,
-    ngx_uint_t n, void (*done)(void *data, ngx_int_t rc, const char *what,
-    int err), void *data)
+    ngx_uint_t n, ngx_http_cxbpush_write_done_pt done, void *data)
 {
-    ngx_http_cxbpush_spool_task_t  *t;
-
-    if (ngx_http_cxbpush_spool_post(NGX_HTTP_CXBPUSH_SPOOL_WRITE, items, n,
-                                    NULL, data)
-        != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
-
-    t = items[0].task;
-    t->write_done = done;
-
-    return NGX_OK;
+    return ngx_http_cxbpush_spool_post(NGX_HTTP_CXBPUSH_SPOOL_WRITE, items, n,
+                                       NULL, done, data);
 }
 
 
 static ngx_int_t
 ngx_http_cxbpush_spool_post(ngx_uint_t op,
     ngx_http_cxbpush_spool_item_t *items, ngx_uint_t n,
-    ngx_http_cxbpush_spool_done_pt done, void *data)
+    ngx_http_cxbpush_spool_done_pt done, ngx_http_cxbpush_write_done_pt wdone,
+    void *data)
 {
     ngx_thread_task_t              *task;
     ngx_http_cxbpush_spool_task_t  *t;
@@ -260,12 +251,9 @@ ngx_http_cxbpush_spool_post(ngx_uint_t op,
     t->items = items;
     t->nitems = n;
     t->done = done;
+    t->write_done = wdone;
     t->data = data;
     t->task = task;
-
-    if (items) {
-        items[0].task = t;
-    }
 
     if (ngx_thread_task_post(ngx_http_cxbpush_spool_conf->thread_pool, task)
         != NGX_OK)
@@ -317,33 +305,40 @@ ngx_http_cxbpush_spool_thread(void *data, ngx_log_t *log)
     case NGX_HTTP_CXBPUSH_SPOOL_UPDATE:
 
         for (i = 0; i < t->nitems; i++) {
-            if (ngx_http_cxbpush_spool_put(t, &t->items[i]) != 0) {
+            if (t->items[i].text != NULL
+                && ngx_http_cxbpush_spool_put(t, &t->items[i]) != 0)
+            {
                 break;
             }
         }
 
-        if (i < t->nitems) {
+        if (i == t->nitems) {
+            dfd = open(t->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+            if (dfd == -1 || fsync(dfd) == -1) {
+                t->err = errno;
+                t->failed = "fsync() of the spool directory";
+            }
+
+            if (dfd != -1) {
+                (void) close(dfd);
+            }
+        }
+
+        if (t->failed && t->op == NGX_HTTP_CXBPUSH_SPOOL_WRITE) {
             /* a call is accepted whole or not at all */
-            for (k = 0; k < i && t->op == NGX_HTTP_CXBPUSH_SPOOL_WRITE; k++) {
+            for (k = 0; k < t->nitems; k++) {
                 it = &t->items[k];
+
+                if (it->fd == -1) {
+                    continue;
+                }
+
                 snprintf(to, sizeof(to), "%s/%s.json", t->dir, it->id);
                 (void) unlink(to);
                 (void) close(it->fd);
                 it->fd = -1;
             }
-
-            return;
-        }
-
-        dfd = open(t->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-        if (dfd == -1 || fsync(dfd) == -1) {
-            t->err = errno;
-            t->failed = "fsync() of the spool directory";
-        }
-
-        if (dfd != -1) {
-            (void) close(dfd);
         }
 
         return;
@@ -591,7 +586,7 @@ ngx_http_cxbpush_spool_scan_timer(ngx_event_t *ev)
             && ngx_http_cxbpush_spool_post(NGX_HTTP_CXBPUSH_SPOOL_SCAN, items,
                                            room,
                                            ngx_http_cxbpush_spool_scanned,
-                                           NULL)
+                                           NULL, NULL)
                == NGX_OK)
         {
             ngx_http_cxbpush_scanning = 1;
@@ -707,7 +702,8 @@ ngx_http_cxbpush_spool_update(ngx_http_cxbpush_job_t *job)
     }
 
     if (ngx_http_cxbpush_spool_post(NGX_HTTP_CXBPUSH_SPOOL_UPDATE, it, 1,
-                                    ngx_http_cxbpush_spool_job_updated, job)
+                                    ngx_http_cxbpush_spool_job_updated, NULL,
+                                    job)
         != NGX_OK)
     {
         return NGX_ERROR;
@@ -751,12 +747,15 @@ ngx_http_cxbpush_spool_forget(ngx_http_cxbpush_spool_item_t *item,
 
     it = ngx_alloc(sizeof(ngx_http_cxbpush_spool_item_t), ngx_cycle->log);
 
+    if (it) {
+        *it = *item;
+    }
+
     if (it == NULL
-        || (ngx_memcpy(it, item, sizeof(ngx_http_cxbpush_spool_item_t)),
-            ngx_http_cxbpush_spool_post(dead ? NGX_HTTP_CXBPUSH_SPOOL_DEAD
-                                             : NGX_HTTP_CXBPUSH_SPOOL_REMOVE,
-                                        it, 1,
-                                        ngx_http_cxbpush_spool_forgotten, it))
+        || ngx_http_cxbpush_spool_post(dead ? NGX_HTTP_CXBPUSH_SPOOL_DEAD
+                                            : NGX_HTTP_CXBPUSH_SPOOL_REMOVE,
+                                       it, 1, ngx_http_cxbpush_spool_forgotten,
+                                       NULL, it)
            != NGX_OK)
     {
         ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, 0,
