@@ -54,59 +54,29 @@ MAX_SECONDS=${MAX_SECONDS:-$(( ROUNDS * 4 * (DURATION + WARMUP + 10) + 120 ))}
 TOKEN_SECRET=bench-token-secret-0123456789
 SL_SECRET=bench-secure-link-secret
 
-die() { echo "bench: FAIL: $*" >&2; exit 1; }
-say() { echo "bench: $*" >&2; }
+. "$HERE/lib.sh"
 
 # --- tools ------------------------------------------------------------------
 
-if ! command -v wrk >/dev/null 2>&1; then
-    say "installing wrk (Debian package)"
-    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
-        apt-get install -y -qq wrk; } >/dev/null || die "could not install wrk"
-fi
-command -v curl >/dev/null || die "curl is required"
-command -v python3 >/dev/null || die "python3 is required"
 command -v "$CC" >/dev/null || die "a C compiler ($CC) is required"
-[ -x "$NGINX" ] || die "no nginx binary at $NGINX"
-
-if [ ! -f "$MODULE" ]; then
-    say "no $MODULE: running make module"
-    make -C "$ROOT" module >/dev/null || die "make module failed"
-fi
+bench_tools
 
 # --- state and cleanup ------------------------------------------------------
 
 TMP=$(mktemp -d /tmp/cxbpush-bench-rec.XXXXXX)
 PREFIX=$TMP/nginx
 NGINX_UP=0
-WATCHDOG=""
 
 stop_nginx() {     # graceful, then forced, by pid only
-    local pid i kids
     [ -f "$PREFIX/nginx.pid" ] || return 0
-    pid=$(cat "$PREFIX/nginx.pid" 2>/dev/null) || return 0
-    [ -n "$pid" ] || return 0
-    kill -QUIT "$pid" 2>/dev/null || return 0
-    for i in $(seq 1 100); do
-        kill -0 "$pid" 2>/dev/null || return 0
-        sleep 0.1
-    done
-    kids=$(pgrep -P "$pid" 2>/dev/null || true)
-    kill -KILL "$pid" $kids 2>/dev/null || true
-    say "nginx $pid did not quit in 10 s: killed"
+    stop_pid "$(cat "$PREFIX/nginx.pid" 2>/dev/null)"
 }
 
 cleanup() {
     local rc=$?
     trap - EXIT INT TERM
     [ "$NGINX_UP" = 1 ] && stop_nginx
-    if [ -n "$WATCHDOG" ]; then    # the watchdog subshell, then its sleep
-        local sleeper
-        sleeper=$(pgrep -P "$WATCHDOG" 2>/dev/null || true)
-        kill "$WATCHDOG" 2>/dev/null || true
-        [ -n "$sleeper" ] && kill $sleeper 2>/dev/null || true
-        wait "$WATCHDOG" 2>/dev/null || true
-    fi
+    stop_watchdog
     if [ "$KEEP" = 1 ] || [ "$rc" != 0 ]; then
         say "kept $TMP"
     else
@@ -119,9 +89,7 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-( sleep "$MAX_SECONDS"; echo "bench: FAIL: timed out after $MAX_SECONDS s" >&2;
-  kill -TERM $$ ) 2>/dev/null &
-WATCHDOG=$!
+start_watchdog
 
 if curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$PORT/"; then
     die "something already listens on 127.0.0.1:$PORT (set PORT)"
@@ -311,18 +279,6 @@ function request()
 end
 EOF
 
-worker_ticks() {   # "utime stime" of the workers, in clock ticks
-    local pid kids k u=0 st=0 f
-    pid=$(cat "$PREFIX/nginx.pid")
-    kids=$(pgrep -P "$pid" || true)
-    for k in $kids; do
-        f=$(sed 's/.*) //' "/proc/$k/stat" 2>/dev/null) || continue
-        set -- $f
-        u=$((u + ${12})); st=$((st + ${13}))
-    done
-    echo "$u $st"
-}
-
 run_one() {        # $1 = variant, $2 = round
     local variant=$1 round=$2 url args wout rps reqs p50 p99 t0 t1 cpu
     args=()
@@ -342,11 +298,11 @@ run_one() {        # $1 = variant, $2 = round
     fi
 
     wout=$TMP/$variant-$round.out
-    t0=$(worker_ticks)
+    t0=$(worker_ticks "$(cat "$PREFIX/nginx.pid")")
     timeout $((DURATION + 30)) wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" \
         --latency "${args[@]}" "http://127.0.0.1:$PORT$url" > "$wout" 2>&1 \
         || die "$variant: wrk failed: $(cat "$wout")"
-    t1=$(worker_ticks)
+    t1=$(worker_ticks "$(cat "$PREFIX/nginx.pid")")
 
     rps=$(sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' "$wout")
     reqs=$(sed -n 's/^ *\([0-9][0-9]*\) requests in .*/\1/p' "$wout")

@@ -51,24 +51,11 @@ LOGLEVEL=${LOGLEVEL:-warn}
 nvariants=$(echo "$VARIANTS" | wc -w)
 MAX_SECONDS=${MAX_SECONDS:-$(( ROUNDS * nvariants * (DURATION + WARMUP + 25) + 60 ))}
 
-die() { echo "bench: FAIL: $*" >&2; exit 1; }
-say() { echo "bench: $*" >&2; }
+. "$HERE/lib.sh"
 
 # --- tools ------------------------------------------------------------------
 
-if ! command -v wrk >/dev/null 2>&1; then
-    say "installing wrk (Debian package)"
-    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
-        apt-get install -y -qq wrk; } >/dev/null || die "could not install wrk"
-fi
-command -v curl >/dev/null || die "curl is required"
-command -v python3 >/dev/null || die "python3 is required"
-[ -x "$NGINX" ] || die "no nginx binary at $NGINX"
-
-if [ ! -f "$MODULE" ]; then
-    say "no $MODULE: running make module"
-    make -C "$ROOT" module >/dev/null || die "make module failed"
-fi
+bench_tools
 
 for src in "$ROOT"/ngx_http_cxbpush_module.c "$ROOT"/src/*.c "$ROOT"/src/*.h; do
     if [ "$MODULE" = "$ROOT/build/ngx_http_cxbpush_module.so" ] && [ "$src" -nt "$MODULE" ]; then
@@ -82,21 +69,12 @@ done
 TMP=$(mktemp -d /tmp/cxbpush-bench.XXXXXX)
 chmod 711 "$TMP"    # the workers (user nobody) reach the spool of module-spool
 NGINX_PID=""       # master of the running setup (remembered: no pid file needed)
-WATCHDOG=""
 WRK_PID=""
 
 stop_nginx() {     # the running setup's nginx: graceful, then forced, by pid
-    local pid=$NGINX_PID i kids
+    local pid=$NGINX_PID
     NGINX_PID=""
-    [ -n "$pid" ] || return 0
-    kill -QUIT "$pid" 2>/dev/null || return 0
-    for i in $(seq 1 100); do
-        kill -0 "$pid" 2>/dev/null || return 0
-        sleep 0.1
-    done
-    kids=$(pgrep -P "$pid" 2>/dev/null || true)
-    kill -KILL "$pid" $kids 2>/dev/null || true
-    say "nginx $pid did not quit in 10 s: killed"
+    stop_pid "$pid"
 }
 
 cleanup() {
@@ -107,13 +85,7 @@ cleanup() {
         wait "$WRK_PID" 2>/dev/null || true
     fi
     stop_nginx
-    if [ -n "$WATCHDOG" ]; then    # the watchdog subshell, then its sleep
-        local sleeper
-        sleeper=$(pgrep -P "$WATCHDOG" 2>/dev/null || true)
-        kill "$WATCHDOG" 2>/dev/null || true
-        [ -n "$sleeper" ] && kill $sleeper 2>/dev/null || true
-        wait "$WATCHDOG" 2>/dev/null || true
-    fi
+    stop_watchdog
     if [ "$KEEP" = 1 ] || [ "$rc" != 0 ]; then
         say "kept $TMP"
     else
@@ -127,9 +99,7 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 # whole-run watchdog: TERM this shell, whose trap stops nginx
-( sleep "$MAX_SECONDS"; echo "bench: FAIL: timed out after $MAX_SECONDS s" >&2;
-  kill -TERM $$ 2>/dev/null ) &
-WATCHDOG=$!
+start_watchdog
 
 # --- inputs -----------------------------------------------------------------
 
@@ -162,18 +132,6 @@ render_conf() {    # $1 = variant, $2 = prefix
         -e "s|@SINKPORT@|$SINKPORT|g" -e "s|@MODULE@|$TMP/module.so|g" \
         -e "s|@CXBLOG@|$log|g" -e "s|@WORKERS@|$WORKERS|g" -e "s|@LOGLEVEL@|$LOGLEVEL|g" \
         "$HERE/nginx.conf.in" > "$prefix/nginx.conf"
-}
-
-worker_ticks() {   # $1 = prefix; "utime stime" of the workers, in clock ticks
-    local pid kids k u=0 st=0 f
-    pid=$(cat "$1/nginx.pid")
-    kids=$(pgrep -P "$pid" || true)
-    for k in $kids; do
-        f=$(sed 's/.*) //' "/proc/$k/stat" 2>/dev/null) || continue
-        set -- $f
-        u=$((u + ${12})); st=$((st + ${13}))
-    done
-    echo "$u $st"
 }
 
 run_wrk() {        # $1 = seconds, $2 = output file, rest = wrk options;
@@ -242,9 +200,9 @@ run_one() {
 
     say "$variant round $round: wrk -t$THREADS -c$CONNS -d${DURATION}s"
     wout=$prefix/wrk.out
-    t0=$(worker_ticks "$prefix")
+    t0=$(worker_ticks "$(cat "$prefix/nginx.pid")")
     run_wrk "$DURATION" "$wout" --latency || die "$variant: wrk failed: $(cat "$wout")"
-    t1=$(worker_ticks "$prefix")
+    t1=$(worker_ticks "$(cat "$prefix/nginx.pid")")
 
     # let the pushes of the last requests reach the sink (it lives in the
     # same nginx: a graceful quit closes its listener at once), then quit,
