@@ -212,7 +212,7 @@ ngx_int_t ngx_http_cxbpush_secret_arg(ngx_conf_t *cf, const char *directive,
     ngx_str_t *arg, ngx_str_t *secret);
 ngx_int_t ngx_http_cxbpush_read_secret(ngx_conf_t *cf, const char *directive,
     ngx_str_t *path, ngx_str_t *secret);
-void ngx_http_cxbpush_keys_cleanup(void *data);
+ngx_array_t *ngx_http_cxbpush_keys_array(ngx_conf_t *cf, size_t size);
 char *ngx_http_cxbpush_token_secret(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 char *ngx_http_cxbpush_recordings(ngx_conf_t *cf, ngx_command_t *cmd,

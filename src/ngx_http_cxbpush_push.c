@@ -661,7 +661,6 @@ ngx_http_cxbpush_signing_secret(ngx_conf_t *cf, ngx_command_t *cmd,
 
     ngx_str_t           *value, secret;
     cxb_sign_key_t      *k;
-    ngx_pool_cleanup_t  *cln;
 
     value = cf->args->elts;
 
@@ -673,16 +672,11 @@ ngx_http_cxbpush_signing_secret(ngx_conf_t *cf, ngx_command_t *cmd,
     }
 
     if (cplcf->sign_keys == NGX_CONF_UNSET_PTR) {
-        cplcf->sign_keys = ngx_array_create(cf->pool, 2,
-                                            sizeof(cxb_sign_key_t));
-        cln = ngx_pool_cleanup_add(cf->pool, 0);
-
-        if (cplcf->sign_keys == NULL || cln == NULL) {
+        cplcf->sign_keys = ngx_http_cxbpush_keys_array(cf,
+                                                       sizeof(cxb_sign_key_t));
+        if (cplcf->sign_keys == NULL) {
             return NGX_CONF_ERROR;
         }
-
-        cln->handler = ngx_http_cxbpush_keys_cleanup;
-        cln->data = cplcf->sign_keys;
     }
 
     if (cplcf->sign_keys->nelts == cplcf->sign_keys->nalloc) {

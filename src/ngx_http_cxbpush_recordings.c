@@ -76,6 +76,7 @@ typedef struct {
 
 
 static ngx_int_t ngx_http_cxbpush_recordings_handler(ngx_http_request_t *r);
+static void ngx_http_cxbpush_keys_cleanup(void *data);
 static ngx_int_t ngx_http_cxbpush_token(ngx_http_request_t *r,
     ngx_str_t *token);
 static ngx_int_t ngx_http_cxbpush_lookup(ngx_http_request_t *r,
@@ -377,7 +378,6 @@ ngx_http_cxbpush_token_secret(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_str_t           *value, secret;
     ngx_uint_t           n;
     cxb_token_key_t     *k;
-    ngx_pool_cleanup_t  *cln;
 
     value = cf->args->elts;
 
@@ -397,16 +397,11 @@ ngx_http_cxbpush_token_secret(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     if (cplcf->token_keys == NGX_CONF_UNSET_PTR) {
-        cplcf->token_keys = ngx_array_create(cf->pool, 2,
-                                             sizeof(cxb_token_key_t));
-        cln = ngx_pool_cleanup_add(cf->pool, 0);
-
-        if (cplcf->token_keys == NULL || cln == NULL) {
+        cplcf->token_keys = ngx_http_cxbpush_keys_array(cf,
+                                                        sizeof(cxb_token_key_t));
+        if (cplcf->token_keys == NULL) {
             return NGX_CONF_ERROR;
         }
-
-        cln->handler = ngx_http_cxbpush_keys_cleanup;
-        cln->data = cplcf->token_keys;
     }
 
     old = cplcf->token_keys->elts;
@@ -438,7 +433,32 @@ ngx_http_cxbpush_token_secret(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
-void
+/*
+ * An array of keys (token or signing) whose memory is wiped when the
+ * configuration goes.
+ */
+
+ngx_array_t *
+ngx_http_cxbpush_keys_array(ngx_conf_t *cf, size_t size)
+{
+    ngx_array_t         *keys;
+    ngx_pool_cleanup_t  *cln;
+
+    keys = ngx_array_create(cf->pool, 2, size);
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+
+    if (keys == NULL || cln == NULL) {
+        return NULL;
+    }
+
+    cln->handler = ngx_http_cxbpush_keys_cleanup;
+    cln->data = keys;
+
+    return keys;
+}
+
+
+static void
 ngx_http_cxbpush_keys_cleanup(void *data)
 {
     ngx_array_t  *keys = data;
